@@ -1,0 +1,1 @@
+"""Proof strategies, rigorous arithmetic backends, the certificate format and rendering."""

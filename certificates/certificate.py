@@ -1,0 +1,117 @@
+"""The certificate: build it from a model and a strategy, and write its directory.
+
+A certificate directory holds ``certificate.json`` (the claim and the hints),
+``weights.json`` (the exact weights) and the rendered prover projects. It is
+written atomically (see :mod:`.io`). Nothing in ``certificate.json`` is
+trusted by a checker: every hint is verified and every count recomputed.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import mechcert
+from mechcert.extract import ExactWeights
+
+from .backend_mpmath import MpmathBackend
+from .brute_force import brute_force_counts
+from .io import atomic_directory, atomic_write_text
+from .max_of_k import PARAMETERS, MaxOfKModel
+
+__all__ = ["CERT_FORMAT", "CERT_VERSION", "STRATEGIES", "CertifyResult", "build_certificate", "write_certificate"]
+
+CERT_FORMAT = "mechcert-certificate"
+CERT_VERSION = 1
+STRATEGIES = ("brute-force",)
+PROVERS = ("coq",)
+
+
+@dataclass
+class CertifyResult:
+    certificate: dict
+    weights: ExactWeights
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def claim(self) -> dict:
+        return self.certificate["claim"]
+
+
+def _fraction(num: int, den: int) -> dict:
+    return {"numerator": int(num), "denominator": int(den)}
+
+
+def build_certificate(weights: ExactWeights, task: str = "max-of-k", strategy: str = "brute-force",
+                      backend: MpmathBackend | None = None, progress=None) -> CertifyResult:
+    """Run a strategy on exact weights; return the certificate (as a dict) and timings."""
+    if task != "max-of-k":
+        raise ValueError(f"unknown task {task!r} (known: max-of-k)")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
+    backend = backend or MpmathBackend()
+    timings = {}
+    t0 = time.perf_counter()
+    model = MaxOfKModel(weights)
+    timings["decomposition_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    hints = model.hints(backend, progress=(lambda i, n: progress("exp hints", i, n)) if progress else None)
+    timings["hints_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res = brute_force_counts(model, hints, progress=(lambda i, n: progress("inputs", i, n)) if progress else None)
+    timings["strategy_s"] = time.perf_counter() - t0
+    total = res.inputs
+    cert = {
+        "format": CERT_FORMAT,
+        "version": CERT_VERSION,
+        "task": task,
+        "strategy": strategy,
+        "model": {"sha256": weights.sha256, "config": dict(weights.config), "weights_file": "weights.json"},
+        "parameters": dict(PARAMETERS),
+        "claim": {
+            "inputs": total,
+            "proven_correct": res.proven_correct,
+            "proven_wrong": res.proven_wrong,
+            "accuracy_lower_bound": _fraction(res.proven_correct, total),
+            "accuracy_upper_bound": _fraction(total - res.proven_wrong, total),
+        },
+        "hints": hints,
+        "producer": {"tool": f"mechcert {mechcert.__version__}", "backend": backend.name,
+                     "note": "informational; checkers ignore this field"},
+    }
+    return CertifyResult(cert, weights, timings)
+
+
+def write_certificate(result: CertifyResult, out_dir, force: bool = False, emit=PROVERS) -> Path:
+    """Write the certificate directory atomically; render the prover projects into it."""
+    out_dir = Path(out_dir)
+    with atomic_directory(out_dir, force=force) as tmp:
+        atomic_write_text(tmp / "certificate.json", json.dumps(result.certificate, indent=1, sort_keys=False) + "\n")
+        result.weights.write_json(tmp / "weights.json")
+        if "coq" in emit:
+            from .render_coq import render_coq
+
+            render_coq(result.certificate, result.weights.to_json_dict(), tmp / "coq")
+    return out_dir
+
+
+def summary(result: CertifyResult) -> str:
+    c = result.certificate
+    cl = c["claim"]
+    lo = Fraction(cl["accuracy_lower_bound"]["numerator"], cl["accuracy_lower_bound"]["denominator"])
+    hi = Fraction(cl["accuracy_upper_bound"]["numerator"], cl["accuracy_upper_bound"]["denominator"])
+    und = cl["inputs"] - cl["proven_correct"] - cl["proven_wrong"]
+    cfg = c["model"]["config"]
+    lines = [
+        f"model      d_vocab={cfg['d_vocab']} n_ctx={cfg['n_ctx']} d_model={cfg['d_model']} "
+        f"d_head={cfg['d_head']}  sha256 {c['model']['sha256'][:16]}...",
+        f"strategy   {c['task']} / {c['strategy']}  (backend {c['producer']['backend']})",
+        f"inputs     {cl['inputs']}: {cl['proven_correct']} proven correct, {cl['proven_wrong']} proven wrong, "
+        f"{und} undecided",
+        f"claim      accuracy >= {cl['accuracy_lower_bound']['numerator']}/{cl['inputs']} = {float(lo):.6f}"
+        f"  (and <= {float(hi):.6f})",
+        "time       " + ", ".join(f"{k[:-2]} {v:.2f}s" for k, v in result.timings.items()),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Jinja templates and the static Coq library copied into every certificate."""

@@ -1,0 +1,200 @@
+"""The mechcert command line: train, certify, check, verify.
+
+Each subcommand is one call into the pipeline (style.md: model file ->
+extract -> strategy -> certificate -> templates -> prover). Errors in the
+input are one line on stderr and a non-zero exit, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .progress import Progress
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+_EPILOG_CERTIFY = """\
+examples:
+  mechcert certify models/max_of_k_v16_n3_seed123.pt --out /tmp/c
+  mechcert check /tmp/c && mechcert verify /tmp/c
+
+The certificate directory holds certificate.json (claim, exact counts, hints),
+weights.json (exact weights, SHA-256 bound) and coq/ (make check).
+"""
+
+
+def _die(msg: str, code: int = EXIT_FAIL) -> int:
+    print(f"mechcert: error: {msg}", file=sys.stderr)
+    return code
+
+
+def cmd_train(args) -> int:
+    import torch
+
+    from .model import MaxOfKConfig, accuracy_all_inputs, train_max_of_k
+
+    if min(args.d_vocab, args.n_ctx, args.d_model, args.d_head, args.steps) < 1:
+        return _die("sizes and --steps must be positive", EXIT_USAGE)
+    out = Path(args.out) if args.out else Path(f"models/max_of_k_v{args.d_vocab}_n{args.n_ctx}_seed{args.seed}.pt")
+    if out.exists() and not args.force:
+        return _die(f"{out} already exists (use --force to replace it)")
+    torch.set_num_threads(1)  # small models: one thread is fastest
+    cfg = MaxOfKConfig(args.d_vocab, args.n_ctx, args.d_model, args.d_head)
+    bar = Progress()
+    t0 = time.perf_counter()
+    model = train_max_of_k(cfg, seed=args.seed, steps=args.steps,
+                           progress=lambda i, n, loss: bar("train", i, n, f"loss {loss:.4f}"))
+    train_s = time.perf_counter() - t0
+    correct, total = accuracy_all_inputs(model, cfg.d_vocab, cfg.n_ctx) if cfg.d_vocab ** cfg.n_ctx <= 1 << 24 else (None, None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    torch.save(model.state_dict(), tmp)
+    os.replace(tmp, out)
+    print(f"wrote {out}  (seed {args.seed}, {args.steps} steps, {train_s:.1f}s)")
+    if correct is not None:
+        print(f"float64 accuracy over all {total} inputs: {correct}/{total} = {correct / total:.6f} (not rigorous)")
+    return EXIT_OK
+
+
+def cmd_certify(args) -> int:
+    from mechcert.certificates.certificate import build_certificate, summary, write_certificate
+    from mechcert.certificates.io import OutputExistsError
+    from mechcert.extract import ModelError, load_model
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        return _die(f"{out} already exists (use --force to replace it)")
+    emit = [e.strip() for e in args.emit.split(",") if e.strip()]
+    for e in emit:
+        if e not in ("coq",):
+            return _die(f"unknown prover {e!r} in --emit (available: coq)", EXIT_USAGE)
+    bar = Progress()
+    try:
+        weights = load_model(args.model)
+        result = build_certificate(weights, task=args.task, strategy=args.strategy, progress=bar)
+        t0 = time.perf_counter()
+        write_certificate(result, out, force=args.force, emit=emit)
+        result.timings["write_s"] = time.perf_counter() - t0
+    except (ModelError, ValueError, OutputExistsError) as exc:
+        return _die(str(exc))
+    except KeyboardInterrupt:
+        return _die("interrupted; nothing was written", 130)
+    print(summary(result))
+    print(f"wrote      {out}/ (certificate.json, weights.json{''.join(', ' + e + '/' for e in emit)})")
+    print(f"next       mechcert check {out}   # standalone exact checker\n"
+          f"           mechcert verify {out}  # proof assistant (make check)")
+    return EXIT_OK
+
+
+def _checker_path() -> Path:
+    from importlib.resources import files
+
+    return Path(str(files("mechcert.checker") / "check.py"))
+
+
+def cmd_check(args) -> int:
+    cmd = [sys.executable, str(_checker_path()), str(args.cert_dir)]
+    if args.jobs != 1:
+        cmd += ["--jobs", str(args.jobs)]
+    if args.quiet:
+        cmd.append("--quiet")
+    return subprocess.call(cmd)
+
+
+def cmd_verify(args) -> int:
+    cert = Path(args.cert_dir)
+    if not (cert / "certificate.json").is_file():
+        return _die(f"{cert}: not a certificate directory (no certificate.json)")
+    provers = ["coq"] if args.prover in ("coq", "all") else []
+    status = EXIT_OK
+    for prover in provers:
+        proj = cert / prover
+        if not (proj / "Makefile").is_file():
+            return _die(f"{proj}: no rendered {prover} project (certify with --emit {prover})")
+        if prover == "coq" and shutil.which("coqc") is None:
+            return _die("coqc not found: install Coq 8.16 (Debian: apt-get install coq libcoq-stdlib) "
+                        "to check this certificate with Coq")
+        if shutil.which("make") is None:
+            return _die("make not found")
+        print(f"[{prover}] make check in {proj}", flush=True)
+        t0 = time.perf_counter()
+        rc = subprocess.call(["make", "-s", "check"], cwd=proj)
+        dt = time.perf_counter() - t0
+        if rc == 0:
+            print(f"[{prover}] VERIFIED by {prover} in {dt:.1f}s (no axioms, nothing admitted)")
+        else:
+            print(f"[{prover}] REJECTED: make check failed (exit {rc}) after {dt:.1f}s", file=sys.stderr)
+            status = EXIT_FAIL
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mechcert",
+        description="Formally checked lower bounds on a neural network's accuracy over every input. "
+                    "certify writes a certificate; check re-derives it with exact arithmetic (standard "
+                    "library only); verify asks a proof assistant to re-check it.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    t = sub.add_parser("train", help="train a model of a task (published recipe)",
+                       description="Train a model with the published recipe and save its state_dict "
+                                   "(TransformerLens parameter names).")
+    tsub = t.add_subparsers(dest="task", metavar="TASK")
+    tsub.required = True
+    mk = tsub.add_parser("max-of-k", help="the Max-of-K task: predict the largest of n_ctx tokens",
+                         description="AdamW lr 1e-3, batch 128, uniform random sequences, label = max.")
+    mk.add_argument("--seed", type=int, default=123, help="random seed (default 123, the published one)")
+    mk.add_argument("--d-vocab", type=int, default=64, help="vocabulary size (default 64)")
+    mk.add_argument("--n-ctx", type=int, default=4, help="sequence length K (default 4)")
+    mk.add_argument("--d-model", type=int, default=32, help="residual width (default 32)")
+    mk.add_argument("--d-head", type=int, default=32, help="attention head width (default 32)")
+    mk.add_argument("--steps", type=int, default=3000, help="training steps (default 3000)")
+    mk.add_argument("--out", help="output .pt (default models/max_of_k_v{V}_n{N}_seed{S}.pt)")
+    mk.add_argument("--force", action="store_true", help="replace an existing file")
+    mk.set_defaults(func=cmd_train)
+
+    c = sub.add_parser("certify", help="prove a lower bound on a model's accuracy; write a certificate",
+                       description="Read MODEL (.pt state_dict or TransformerLens checkpoint, or .npz), "
+                                   "run a proof strategy with rigorous arithmetic, and write a certificate "
+                                   "directory with the rendered prover projects.",
+                       epilog=_EPILOG_CERTIFY, formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("model", help="model file (.pt, .pth or .npz)")
+    c.add_argument("--task", default="max-of-k", choices=["max-of-k"], help="what the model computes (default max-of-k)")
+    c.add_argument("--strategy", default="brute-force", choices=["brute-force"],
+                   help="proof strategy (default brute-force: every input)")
+    c.add_argument("--out", required=True, help="certificate directory to create")
+    c.add_argument("--emit", default="coq", help="prover projects to render, comma-separated (default coq)")
+    c.add_argument("--force", action="store_true", help="replace an existing certificate directory")
+    c.set_defaults(func=cmd_certify)
+
+    k = sub.add_parser("check", help="re-check a certificate with the standalone exact checker",
+                       description="Run checker/check.py (Python standard library only, exact arithmetic) "
+                                   "on CERT_DIR. Exit 0 with a VERIFIED line, or 1 naming the first failure.")
+    k.add_argument("cert_dir")
+    k.add_argument("--jobs", type=int, default=1, help="processes for the input loop (default 1)")
+    k.add_argument("--quiet", action="store_true", help="print the verdict line only")
+    k.set_defaults(func=cmd_check)
+
+    v = sub.add_parser("verify", help="re-check a certificate with a proof assistant (make check)",
+                       description="Run `make check` in CERT_DIR/coq: Coq re-checks the claim by computation "
+                                   "and Print Assumptions must say the theorem is closed under the global context.")
+    v.add_argument("cert_dir")
+    v.add_argument("--prover", default="all", choices=["coq", "all"], help="which prover (default all rendered)")
+    v.set_defaults(func=cmd_verify)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
