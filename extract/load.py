@@ -55,14 +55,16 @@ def _load_torch(p: Path) -> dict[str, np.ndarray]:
 
     import torch
 
+    if not zipfile.is_zipfile(p):
+        raise ModelError(f"{p}: not a readable torch file (not a zip archive: truncated, corrupt, "
+                         "or the legacy pre-1.6 format)")
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(
-            f"{p}: refused: loading it would need to run pickled code or it is not a torch file "
-            f"(torch weights_only load: {first[:200]})"
-        ) from None
+        text = str(exc)
+        what = next((ln.strip() for ln in text.splitlines() if "GLOBAL" in ln or "Unsupported" in ln),
+                    text.strip().splitlines()[0] if text.strip() else "unpickling failed")
+        raise ModelError(f"{p}: refused: loading it would run pickled code ({what[:160]})") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{p}: not a readable torch file ({msg[:200]})") from None

@@ -154,4 +154,5 @@ def forward_numpy(weights, tokens) -> "torch.Tensor":
     model = model.to(torch.float64)
     sd = {t.name: torch.from_numpy(t.as_float64()) for t in weights.tensors}
     model.load_state_dict(sd, strict=False)
-    return model(torch.as_tensor(tokens))[:, -1, :]
+    with torch.no_grad():
+        return model(torch.as_tensor(tokens))[:, -1, :]
