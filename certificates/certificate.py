@@ -18,6 +18,7 @@ from mechcert.extract import ExactWeights
 
 from .backend_mpmath import MpmathBackend
 from .brute_force import brute_force_counts
+from .cubic import cubic_count
 from .io import atomic_directory, atomic_write_text
 from .max_of_k import PARAMETERS, MaxOfKModel
 
@@ -25,7 +26,7 @@ __all__ = ["CERT_FORMAT", "CERT_VERSION", "STRATEGIES", "CertifyResult", "build_
 
 CERT_FORMAT = "mechcert-certificate"
 CERT_VERSION = 1
-STRATEGIES = ("brute-force",)
+STRATEGIES = ("brute-force", "cubic")
 PROVERS = ("coq",)
 
 
@@ -60,9 +61,18 @@ def build_certificate(weights: ExactWeights, task: str = "max-of-k", strategy: s
     hints = model.hints(backend, progress=(lambda i, n: progress("exp hints", i, n)) if progress else None)
     timings["hints_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    res = brute_force_counts(model, hints, progress=(lambda i, n: progress("inputs", i, n)) if progress else None)
+    if strategy == "brute-force":
+        res = brute_force_counts(model, hints, progress=(lambda i, n: progress("inputs", i, n)) if progress else None)
+    else:
+        res = cubic_count(model, hints, progress=(lambda i, n: progress("queries", i, n)) if progress else None)
     timings["strategy_s"] = time.perf_counter() - t0
     total = res.inputs
+    claim = {"inputs": total, "proven_correct": res.proven_correct,
+             "accuracy_lower_bound": _fraction(res.proven_correct, total)}
+    if strategy == "brute-force":
+        claim = {"inputs": total, "proven_correct": res.proven_correct, "proven_wrong": res.proven_wrong,
+                 "accuracy_lower_bound": _fraction(res.proven_correct, total),
+                 "accuracy_upper_bound": _fraction(total - res.proven_wrong, total)}
     cert = {
         "format": CERT_FORMAT,
         "version": CERT_VERSION,
@@ -70,13 +80,7 @@ def build_certificate(weights: ExactWeights, task: str = "max-of-k", strategy: s
         "strategy": strategy,
         "model": {"sha256": weights.sha256, "config": dict(weights.config), "weights_file": "weights.json"},
         "parameters": dict(PARAMETERS),
-        "claim": {
-            "inputs": total,
-            "proven_correct": res.proven_correct,
-            "proven_wrong": res.proven_wrong,
-            "accuracy_lower_bound": _fraction(res.proven_correct, total),
-            "accuracy_upper_bound": _fraction(total - res.proven_wrong, total),
-        },
+        "claim": claim,
         "hints": hints,
         "producer": {"tool": f"mechcert {mechcert.__version__}", "backend": backend.name,
                      "note": "informational; checkers ignore this field"},
@@ -101,17 +105,17 @@ def summary(result: CertifyResult) -> str:
     c = result.certificate
     cl = c["claim"]
     lo = Fraction(cl["accuracy_lower_bound"]["numerator"], cl["accuracy_lower_bound"]["denominator"])
-    hi = Fraction(cl["accuracy_upper_bound"]["numerator"], cl["accuracy_upper_bound"]["denominator"])
-    und = cl["inputs"] - cl["proven_correct"] - cl["proven_wrong"]
     cfg = c["model"]["config"]
     lines = [
         f"model      d_vocab={cfg['d_vocab']} n_ctx={cfg['n_ctx']} d_model={cfg['d_model']} "
         f"d_head={cfg['d_head']}  sha256 {c['model']['sha256'][:16]}...",
         f"strategy   {c['task']} / {c['strategy']}  (backend {c['producer']['backend']})",
-        f"inputs     {cl['inputs']}: {cl['proven_correct']} proven correct, {cl['proven_wrong']} proven wrong, "
-        f"{und} undecided",
+        f"inputs     {cl['inputs']}: {cl['proven_correct']} proven correct"
+        + (f", {cl['proven_wrong']} proven wrong, {cl['inputs'] - cl['proven_correct'] - cl['proven_wrong']} "
+           "undecided" if "proven_wrong" in cl else ""),
         f"claim      accuracy >= {cl['accuracy_lower_bound']['numerator']}/{cl['inputs']} = {float(lo):.6f}"
-        f"  (and <= {float(hi):.6f})",
+        + (f"  (and <= {float(Fraction(cl['accuracy_upper_bound']['numerator'], cl['inputs'])):.6f})"
+           if "accuracy_upper_bound" in cl else ""),
         "time       " + ", ".join(f"{k[:-2]} {v:.2f}s" for k, v in result.timings.items()),
     ]
     return "\n".join(lines)

@@ -167,8 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=_EPILOG_CERTIFY, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("model", help="model file (.pt, .pth or .npz)")
     c.add_argument("--task", default="max-of-k", choices=["max-of-k"], help="what the model computes (default max-of-k)")
-    c.add_argument("--strategy", default="brute-force", choices=["brute-force"],
-                   help="proof strategy (default brute-force: every input)")
+    c.add_argument("--strategy", default="brute-force", choices=["brute-force", "cubic"],
+                   help="proof strategy: brute-force (every input; default) or cubic "
+                        "(the O(v^3 n^2) compact proof)")
     c.add_argument("--out", required=True, help="certificate directory to create")
     c.add_argument("--emit", default="coq", help="prover projects to render, comma-separated (default coq)")
     c.add_argument("--force", action="store_true", help="replace an existing certificate directory")
