@@ -60,11 +60,16 @@ def _load_torch(p: Path) -> dict[str, np.ndarray]:
                          "or the legacy pre-1.6 format)")
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        text = str(exc)
-        what = next((ln.strip() for ln in text.splitlines() if "GLOBAL" in ln or "Unsupported" in ln),
-                    text.strip().splitlines()[0] if text.strip() else "unpickling failed")
-        raise ModelError(f"{p}: refused: loading it would run pickled code ({what[:160]})") from None
+    except pickle.UnpicklingError:
+        # Not plain tensors (e.g. a TransformerLens checkpoint with a pickled config):
+        # read it again with classes replaced by inert stubs, so no pickled code runs.
+        from .safe_unpickle import load_restricted
+
+        try:
+            obj = load_restricted(p)
+        except Exception as exc:  # noqa: BLE001 - any failure of a hostile file is a refusal
+            raise ModelError(f"{p}: refused: not loadable without running pickled code "
+                             f"({type(exc).__name__})") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{p}: not a readable torch file ({msg[:200]})") from None
@@ -72,12 +77,20 @@ def _load_torch(p: Path) -> dict[str, np.ndarray]:
         obj = obj["model"]
     elif isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
         obj = obj["state_dict"]
+    from .safe_unpickle import Stub
+
+    if isinstance(obj, Stub):
+        raise ModelError(f"{p}: refused: holds a pickled {obj.qualname} object, which would need its code "
+                         "to load; save model.state_dict() instead")
     if not isinstance(obj, Mapping):
         raise ModelError(f"{p}: holds a {type(obj).__name__}, not a state_dict")
     out: dict[str, np.ndarray] = {}
     for name, t in obj.items():
         if not isinstance(name, str):
             raise ModelError(f"{p}: state_dict key {name!r} is not a string")
+        if isinstance(t, Stub):
+            raise ModelError(f"{p}: refused: entry {name!r} is a pickled {t.qualname}, which would need "
+                             "code execution to load")
         if not isinstance(t, torch.Tensor):
             raise ModelError(f"{p}: entry {name!r} is a {type(t).__name__}, not a tensor")
         if t.is_floating_point() and t.dtype not in (torch.float32, torch.float64, torch.float16, torch.bfloat16):

@@ -194,3 +194,62 @@ def test_exact_integers_reproduce_the_weights(small_weights):
     ints = w.integers("embed.W_E")
     for idx in [(0, 0), (5, 7), (15, 31)]:
         assert Fraction(int(ints[idx])) * Fraction(2) ** w.e0 == w.fraction("embed.W_E", idx)
+
+
+def _fake_transformerlens_checkpoint(tmp_path, marker):
+    """A checkpoint whose config is an object of a class from a module that will not be
+    importable at load time (as HookedTransformerConfig is without TransformerLens)."""
+    import sys
+    import types
+
+    mod = types.ModuleType("fake_transformer_lens_cfg")
+
+    class HookedTransformerConfig:
+        def __init__(self):
+            self.d_vocab = 16
+
+        def __setstate__(self, state):  # would run at load time if the class were resolved
+            marker.append("code ran")
+            self.__dict__.update(state)
+
+    HookedTransformerConfig.__module__ = mod.__name__
+    HookedTransformerConfig.__qualname__ = "HookedTransformerConfig"
+    mod.HookedTransformerConfig = HookedTransformerConfig
+    sys.modules[mod.__name__] = mod
+    try:
+        sd = torch.load(SMALL_MODEL, weights_only=True)
+        path = tmp_path / "tl_ckpt.pt"
+        torch.save({"model": sd, "config": HookedTransformerConfig()}, path)
+    finally:
+        del sys.modules[mod.__name__]
+    return path
+
+
+def test_transformerlens_checkpoint_with_pickled_config_loads_without_running_code(tmp_path):
+    marker = []
+    path = _fake_transformerlens_checkpoint(tmp_path, marker)
+    assert load_model(path).sha256 == load_model(SMALL_MODEL).sha256
+    assert marker == []
+
+
+def test_pickled_module_is_refused_with_clear_error(tmp_path):
+    from mechcert.model import MaxOfK, MaxOfKConfig
+
+    torch.save(MaxOfK(MaxOfKConfig(4, 2, 4, 4)), tmp_path / "whole.pt")
+    with pytest.raises(ModelError, match=r"refused: holds a pickled mechcert\.model\.MaxOfK"):
+        load_model(tmp_path / "whole.pt")
+
+
+def test_pickled_os_system_call_is_not_executed(tmp_path):
+    import os
+
+    class Boom:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path}/pwned",))
+
+    Boom.__qualname__ = "Boom"
+    globals()["Boom"] = Boom
+    torch.save({"model": {"embed.W_E": Boom()}}, tmp_path / "boom.pt")
+    with pytest.raises(ModelError, match="refused"):
+        load_model(tmp_path / "boom.pt")
+    assert not (tmp_path / "pwned").exists()
