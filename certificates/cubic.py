@@ -111,5 +111,7 @@ def count_from_good(v: int, n: int, good) -> int:
 
 
 def cubic_count(model: MaxOfKModel, hints: dict, progress=None) -> CubicResult:
+    if model.n < 2:
+        raise ValueError("the cubic strategy needs n_ctx >= 2 (use --strategy brute-force)")
     good = cubic_good(model, hints, progress)
     return CubicResult(model.v ** model.n, count_from_good(model.v, model.n, good))
