@@ -27,7 +27,7 @@ __all__ = ["CERT_FORMAT", "CERT_VERSION", "STRATEGIES", "CertifyResult", "build_
 CERT_FORMAT = "mechcert-certificate"
 CERT_VERSION = 1
 STRATEGIES = ("brute-force", "cubic")
-PROVERS = ("coq",)
+PROVERS = ("coq", "lean")
 
 
 @dataclass
@@ -46,7 +46,8 @@ def _fraction(num: int, den: int) -> dict:
 
 
 def build_certificate(weights: ExactWeights, task: str = "max-of-k", strategy: str = "brute-force",
-                      backend: MpmathBackend | None = None, progress=None) -> CertifyResult:
+                      backend: MpmathBackend | None = None, progress=None, brute_force_backend: str = "exact",
+                      jobs: int = 1) -> CertifyResult:
     """Run a strategy on exact weights; return the certificate (as a dict) and timings."""
     if task != "max-of-k":
         raise ValueError(f"unknown task {task!r} (known: max-of-k)")
@@ -62,7 +63,8 @@ def build_certificate(weights: ExactWeights, task: str = "max-of-k", strategy: s
     timings["hints_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if strategy == "brute-force":
-        res = brute_force_counts(model, hints, progress=(lambda i, n: progress("inputs", i, n)) if progress else None)
+        res = brute_force_counts(model, hints, progress=(lambda i, n: progress("inputs", i, n)) if progress else None,
+                                 backend=brute_force_backend, jobs=jobs)
     else:
         res = cubic_count(model, hints, progress=(lambda i, n: progress("queries", i, n)) if progress else None)
     timings["strategy_s"] = time.perf_counter() - t0
@@ -82,13 +84,16 @@ def build_certificate(weights: ExactWeights, task: str = "max-of-k", strategy: s
         "parameters": dict(PARAMETERS),
         "claim": claim,
         "hints": hints,
-        "producer": {"tool": f"mechcert {mechcert.__version__}", "backend": backend.name,
+        "producer": {"tool": f"mechcert {mechcert.__version__}",
+                     "backend": backend.name + ("" if strategy != "brute-force" or brute_force_backend == "exact"
+                                                else f" + {brute_force_backend} decisions"),
                      "note": "informational; checkers ignore this field"},
     }
     return CertifyResult(cert, weights, timings)
 
 
-def write_certificate(result: CertifyResult, out_dir, force: bool = False, emit=PROVERS) -> Path:
+def write_certificate(result: CertifyResult, out_dir, force: bool = False, emit=PROVERS,
+                      lean_native: bool = False) -> Path:
     """Write the certificate directory atomically; render the prover projects into it."""
     out_dir = Path(out_dir)
     with atomic_directory(out_dir, force=force) as tmp:
@@ -98,6 +103,10 @@ def write_certificate(result: CertifyResult, out_dir, force: bool = False, emit=
             from .render_coq import render_coq
 
             render_coq(result.certificate, result.weights.to_json_dict(), tmp / "coq")
+        if "lean" in emit:
+            from .render_lean import render_lean
+
+            render_lean(result.certificate, result.weights.to_json_dict(), tmp / "lean", native=lean_native)
     return out_dir
 
 

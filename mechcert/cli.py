@@ -71,14 +71,19 @@ def cmd_certify(args) -> int:
         return _die(f"{out} already exists (use --force to replace it)")
     emit = [e.strip() for e in args.emit.split(",") if e.strip()]
     for e in emit:
-        if e not in ("coq",):
-            return _die(f"unknown prover {e!r} in --emit (available: coq)", EXIT_USAGE)
+        if e not in ("coq", "lean"):
+            return _die(f"unknown prover {e!r} in --emit (available: coq, lean)", EXIT_USAGE)
+    if args.jobs < 1:
+        return _die("--jobs must be at least 1", EXIT_USAGE)
+    if args.backend == "fast" and args.strategy != "brute-force":
+        return _die("--backend fast applies to --strategy brute-force only", EXIT_USAGE)
     bar = Progress()
     try:
         weights = load_model(args.model)
-        result = build_certificate(weights, task=args.task, strategy=args.strategy, progress=bar)
+        result = build_certificate(weights, task=args.task, strategy=args.strategy, progress=bar,
+                                   brute_force_backend=args.backend, jobs=args.jobs)
         t0 = time.perf_counter()
-        write_certificate(result, out, force=args.force, emit=emit)
+        write_certificate(result, out, force=args.force, emit=emit, lean_native=args.lean_native)
         result.timings["write_s"] = time.perf_counter() - t0
     except (ModelError, ValueError, OutputExistsError) as exc:
         return _die(str(exc))
@@ -86,8 +91,10 @@ def cmd_certify(args) -> int:
         return _die("interrupted; nothing was written", 130)
     print(summary(result))
     print(f"wrote      {out}/ (certificate.json, weights.json{''.join(', ' + e + '/' for e in emit)})")
+    if "lean" in emit:
+        print(f"lean       kernel evaluation ({'native_decide: trusts the compiler, axiom Lean.ofReduceBool' if args.lean_native else 'decide +kernel: no extra axiom'})")
     print(f"next       mechcert check {out}   # standalone exact checker\n"
-          f"           mechcert verify {out}  # proof assistant (make check)")
+          f"           mechcert verify {out}  # proof assistants (make check)")
     return EXIT_OK
 
 
@@ -106,31 +113,71 @@ def cmd_check(args) -> int:
     return subprocess.call(cmd)
 
 
+_LIBRARIES = {"coq": ("mechcert.coq_templates", "MechCert.v"), "lean": ("mechcert.lean_templates", "MechCert.lean")}
+
+
+def _prover_missing(prover: str) -> str | None:
+    if prover == "coq" and shutil.which("coqc") is None:
+        return "coqc not found: install Coq 8.16 (Debian: apt-get install coq libcoq-stdlib)"
+    if prover == "lean" and shutil.which("lake") is None and shutil.which("lean") is None:
+        return ("lean/lake not found: install Lean 4 (elan, https://leanprover.github.io); "
+                "it cannot be installed on mechcert's build machine")
+    if shutil.which("make") is None:
+        return "make not found"
+    return None
+
+
+def _library_is_pristine(proj: Path, prover: str) -> bool:
+    """The static library in a certificate must be mechcert's own: a tampered copy would
+    change what the theorem means without the proof failing."""
+    from importlib.resources import files
+
+    package, name = _LIBRARIES[prover]
+    shipped = (files(package) / name).read_bytes()
+    here = proj / name
+    return here.is_file() and here.read_bytes() == shipped
+
+
 def cmd_verify(args) -> int:
     cert = Path(args.cert_dir)
     if not (cert / "certificate.json").is_file():
         return _die(f"{cert}: not a certificate directory (no certificate.json)")
-    provers = ["coq"] if args.prover in ("coq", "all") else []
-    status = EXIT_OK
+    explicit = args.prover != "all"
+    provers = [args.prover] if explicit else [p for p in ("coq", "lean") if (cert / p / "Makefile").is_file()]
+    if not provers:
+        return _die(f"{cert}: no rendered prover project (certify with --emit coq,lean)")
+    verified, failed, skipped = [], [], []
     for prover in provers:
         proj = cert / prover
         if not (proj / "Makefile").is_file():
             return _die(f"{proj}: no rendered {prover} project (certify with --emit {prover})")
-        if prover == "coq" and shutil.which("coqc") is None:
-            return _die("coqc not found: install Coq 8.16 (Debian: apt-get install coq libcoq-stdlib) "
-                        "to check this certificate with Coq")
-        if shutil.which("make") is None:
-            return _die("make not found")
+        missing = _prover_missing(prover)
+        if missing:
+            print(f"[{prover}] {'error' if explicit else 'skipped'}: {missing}", file=sys.stderr)
+            (failed if explicit else skipped).append(prover)
+            continue
+        if not _library_is_pristine(proj, prover):
+            print(f"[{prover}] REJECTED: {proj / _LIBRARIES[prover][1]} differs from mechcert's library",
+                  file=sys.stderr)
+            failed.append(prover)
+            continue
         print(f"[{prover}] make check in {proj}", flush=True)
         t0 = time.perf_counter()
         rc = subprocess.call(["make", "-s", "check"], cwd=proj)
         dt = time.perf_counter() - t0
         if rc == 0:
-            print(f"[{prover}] VERIFIED by {prover} in {dt:.1f}s (no axioms, nothing admitted)")
+            print(f"[{prover}] VERIFIED by {prover} in {dt:.1f}s (axiom audit passed, nothing admitted)")
+            verified.append(prover)
         else:
             print(f"[{prover}] REJECTED: make check failed (exit {rc}) after {dt:.1f}s", file=sys.stderr)
-            status = EXIT_FAIL
-    return status
+            failed.append(prover)
+    line = f"verified by: {', '.join(verified) or 'none'}"
+    if skipped:
+        line += f"; not installed, skipped: {', '.join(skipped)}"
+    if failed:
+        line += f"; FAILED: {', '.join(failed)}"
+    print(line)
+    return EXIT_OK if verified and not failed else EXIT_FAIL
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,7 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="proof strategy: brute-force (every input; default) or cubic "
                         "(the O(v^3 n^2) compact proof)")
     c.add_argument("--out", required=True, help="certificate directory to create")
-    c.add_argument("--emit", default="coq", help="prover projects to render, comma-separated (default coq)")
+    c.add_argument("--emit", default="coq,lean",
+                   help="prover projects to render, comma-separated: coq, lean (default both)")
+    c.add_argument("--lean-native", action="store_true",
+                   help="prove the Lean theorem with native_decide (fast, but trusts the compiler: "
+                        "adds the axiom Lean.ofReduceBool); default: kernel evaluation")
+    c.add_argument("--backend", default="exact", choices=["exact", "fast"],
+                   help="brute-force decisions: exact (pure-Python integers, the same counts as the "
+                        "checkers; default) or fast (vectorised float64 with rigorous error bounds; may "
+                        "leave a few inputs undecided, so its claim can be below the checkers' counts)")
+    c.add_argument("--jobs", type=int, default=1, help="processes for --backend fast (default 1)")
     c.add_argument("--force", action="store_true", help="replace an existing certificate directory")
     c.set_defaults(func=cmd_certify)
 
@@ -184,10 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
     k.set_defaults(func=cmd_check)
 
     v = sub.add_parser("verify", help="re-check a certificate with a proof assistant (make check)",
-                       description="Run `make check` in CERT_DIR/coq: Coq re-checks the claim by computation "
-                                   "and Print Assumptions must say the theorem is closed under the global context.")
+                       description="Run `make check` in CERT_DIR/coq and CERT_DIR/lean: the prover re-checks "
+                                   "the claim by computation, then an axiom audit (Coq: Print Assumptions must say "
+                                   "'Closed under the global context'; Lean: #print axioms must show no sorryAx, "
+                                   "and no Lean.ofReduceBool unless certified with --lean-native).")
     v.add_argument("cert_dir")
-    v.add_argument("--prover", default="all", choices=["coq", "all"], help="which prover (default all rendered)")
+    v.add_argument("--prover", default="all", choices=["coq", "lean", "all"],
+                   help="which prover (default all: every rendered project)")
     v.set_defaults(func=cmd_verify)
     return p
 
