@@ -16,7 +16,7 @@ import numpy as np
 from .arith import ceil_shift
 from .max_of_k import PARAMETERS, MaxOfKModel
 
-__all__ = ["BruteForceResult", "brute_force_counts", "decide_input"]
+__all__ = ["BACKENDS", "BruteForceResult", "brute_force_counts", "decide_input"]
 
 
 @dataclass
@@ -66,7 +66,20 @@ def decide_input(tb: _Tables, x: tuple[int, ...]) -> int:
     return 0
 
 
-def brute_force_counts(model: MaxOfKModel, hints: dict, progress=None) -> BruteForceResult:
+BACKENDS = ("exact", "fast")
+
+
+def brute_force_counts(model: MaxOfKModel, hints: dict, progress=None, backend: str | None = None,
+                       jobs: int = 1) -> BruteForceResult:
+    """Counts of section 5. backend None or "exact": this module's pure-Python integer
+    decision (the default). "fast": certificates.backend_fast (vectorised float64 with
+    outward error bounds, never more decided than the exact decision; `jobs` processes)."""
+    if backend not in (None, "exact"):
+        if backend != "fast":
+            raise ValueError(f"unknown brute-force backend {backend!r} (known: {', '.join(BACKENDS)})")
+        from .backend_fast import brute_force_counts_fast
+
+        return brute_force_counts_fast(model, hints, jobs=jobs, progress=progress)
     tb = _Tables(model, hints)
     v, n = model.v, model.n
     total = v**n
