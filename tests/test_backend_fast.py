@@ -23,7 +23,6 @@ from mechcert.certificates.brute_force import _Tables, brute_force_counts, decid
 from mechcert.certificates.max_of_k import PARAMETERS, MaxOfKModel
 from mechcert.extract import weights_from_arrays
 
-from .conftest import SMALL_MODEL
 
 NAMES = ("embed.W_E", "pos_embed.W_pos", "blocks.0.attn.W_Q", "blocks.0.attn.W_K",
          "blocks.0.attn.W_V", "blocks.0.attn.W_O", "unembed.W_U")
