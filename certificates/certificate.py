@@ -41,6 +41,40 @@ class CertifyResult:
         return self.certificate["claim"]
 
 
+# Measured on the development machine (2 cores): Coq's brute-force loop costs about
+# 14 us per (input, position, wrong token) and its fixed part (exact matrices, hints,
+# literals, SHA-256) about 35 s at d_vocab 64, d_model 32 (it grows like d_vocab^2).
+_COQ_US_PER_TERM = 14.0
+_COQ_FIXED_S_AT_64 = 35.0
+
+
+def verification_estimates(config: dict, strategy: str) -> dict:
+    """Which checker can re-verify a certificate, and roughly how long it takes (informational:
+    rates measured on the development machine, stated in the certificate's producer field)."""
+    v, n = config["d_vocab"], config["n_ctx"]
+    fixed = _COQ_FIXED_S_AT_64 * (v / 64) ** 2
+    if strategy == "brute-force":
+        coq_s = fixed + v**n * n * (v - 1) * _COQ_US_PER_TERM * 1e-6
+        checker = ("checker/check.py: exact, every input (box splitting); seconds up to 64^4 inputs "
+                   "(measured 2.7 s CPU on the shipped 64/4 model); --jobs N uses N processes")
+    else:
+        coq_s = fixed + v**3 * n * 2 * _COQ_US_PER_TERM * 1e-6
+        checker = "checker/check.py: exact; seconds"
+    coq = f"Coq make check: about {_human(coq_s)} (estimate)"
+    if coq_s > 3600:
+        coq += "; not practical: use checker/check.py"
+    return {"checker": checker, "coq": coq,
+            "lean": "Lean make check: not measured (no Lean on the development machine)"}
+
+
+def _human(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
+
+
 def _fraction(num: int, den: int) -> dict:
     return {"numerator": int(num), "denominator": int(den)}
 
@@ -87,6 +121,7 @@ def build_certificate(weights: ExactWeights, task: str = "max-of-k", strategy: s
         "producer": {"tool": f"mechcert {mechcert.__version__}",
                      "backend": backend.name + ("" if strategy != "brute-force" or brute_force_backend == "exact"
                                                 else f" + {brute_force_backend} decisions"),
+                     "verification": verification_estimates(weights.config, strategy),
                      "note": "informational; checkers ignore this field"},
     }
     return CertifyResult(cert, weights, timings)
@@ -127,4 +162,6 @@ def summary(result: CertifyResult) -> str:
            if "accuracy_upper_bound" in cl else ""),
         "time       " + ", ".join(f"{k[:-2]} {v:.2f}s" for k, v in result.timings.items()),
     ]
+    ver = c["producer"].get("verification", {})
+    lines += [f"re-check   {ver[k]}" if i == 0 else f"           {ver[k]}" for i, k in enumerate(ver)]
     return "\n".join(lines)
