@@ -101,10 +101,35 @@ def _load_torch(p: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def _declared_elements(p: Path) -> dict[str, int]:
+    """Element counts that each array of an .npz declares in its header, read before any
+    data is allocated (a hostile header may declare terabytes)."""
+    out = {}
+    with zipfile.ZipFile(p) as zf:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with zf.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0)
+                shape, _, _ = read(f)
+            count = 1
+            for s in shape:
+                count *= int(s)
+            out[info.filename[:-4]] = count
+    return out
+
+
 def _load_npz(p: Path) -> dict[str, np.ndarray]:
     try:
+        for name, count in _declared_elements(p).items():
+            if count > MAX_ELEMENTS:
+                raise ModelError(f"tensor {name}: declares {count} elements, over the limit of {MAX_ELEMENTS}")
         with np.load(p, allow_pickle=False) as z:
             return {name: z[name] for name in z.files}
+    except MemoryError:
+        raise ModelError(f"{p}: refused: a tensor is too large to load") from None
     except ValueError as exc:
         raise ModelError(f"{p}: refused: {str(exc).splitlines()[0][:200]}") from None
     except (OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
