@@ -23,17 +23,22 @@ carry the doc's names and each docstring states what it guarantees):
   4. hints.sqrt_d_head encloses sqrt(d_head).
   5. every exp hint encloses exp of its score difference, by this file's own
      exp_lo/exp_hi (Taylor sums rounded in the safe direction).
-  6-7. the strategy ("brute-force": the claim's form, then all v^n inputs
-     re-decided, whole boxes of inputs at once where a bound allows, with the
-     very counts of deciding them one by one; the claimed counts must not
-     exceed the recomputed ones).
+  6-7. strategy "brute-force" (doc, section 5): the claim's form, then all
+     v^n inputs re-decided, whole boxes of inputs at once where a bound allows,
+     with the very counts of deciding them one by one; the claimed counts must
+     not exceed the recomputed ones.
+  6-8. strategy "cubic" (doc, section 7): n_ctx >= 2 and the claim's form (no
+     proven_wrong, no accuracy_upper_bound); the pessimised tables PVpess, W,
+     B (G = B + W); the placement tests good(q, m, k, c) and the count, which
+     must be >= the claimed proven_correct.
 
 WHAT "VERIFIED" MEANS, by the arguments in the docstrings below (the doc's,
 restated): for the network whose exact weights are in weights.json (identified
 by their SHA-256), read with real-number semantics (exact float32 values, real
 sqrt and exp, softmax attention from the last position), at least
 proven_correct of the v^n inputs have logit[max] strictly above every other
-logit, and on at least proven_wrong inputs some other logit is >= logit[max].
+logit, and (brute force only) on at least proven_wrong inputs some other logit
+is >= logit[max].
 
 WHAT IT DOES NOT CHECK: that weights.json came from the model file you have in
 mind (compare the SHA-256); the "producer" field; the coq/ and lean/ projects
@@ -54,7 +59,9 @@ import struct
 import sys
 import time
 from dataclasses import dataclass, field
-from operator import mul
+from itertools import chain
+from math import comb
+from operator import add, mul
 
 # Constants of format version 1 (doc, section 3), and this checker's own limits.
 PARAMETERS = {"sqrt_bits": 64, "hint_bits": 40, "exp_bits": 64, "taylor_n": 16, "logit_bits": 32}
@@ -626,8 +633,170 @@ def strategy_brute_force(ctx, step):
             f"{_decimal(C, N)}), at least {W} wrong")
 
 
+# ---------------------------------------------------------------- the cubic proof (doc, section 7)
+def pessimised_tables(T, v, n):
+    """(PVpess, W, B) of the doc, integers at scale 2^-32, from the logit tables T:
+      PVpess[m][y] = max_{p < n} (PVh[p][y] - PVl[p][m])                    for y != m (None at y = m),
+      W[m][t]      = max_{y != m} (EVh[t][y] - EVl[t][m] + PVpess[m][y])    for every t,
+      B[m][q]      = max_{y != m} (EUh[q][y] - EUl[q][m])                    for every q.
+    (W takes EVl[t][m] out of the max over y, an exact integer identity.) Guarantee: for every
+    input with query q, max m, tokens t_p, softmax weights a_p (>= 0, sum 1) and every y != m,
+    logit[y] - logit[m] <= (B[m][q] + sum_p a_p W[m][t_p]) / 2^32 = sum_p a_p G[m][q][t_p] / 2^32
+    with G[m][q][t] = B[m][q] + W[m][t]. Why: logit[y] - logit[m] = EUPU[q][y] - EUPU[q][m] +
+    sum_p a_p (EVOU[t_p][y] - EVOU[t_p][m] + PVOU[p][y] - PVOU[p][m]); each difference is at most
+    its hi - lo table difference, the position one at most PVpess[m][y], and then each term at most
+    its max over y != m (a_p >= 0). Needs v >= 2 (checked in step 3). O(v^3): W."""
+    EVl, EVh, EUl, EUh, PVl, PVh = (T[k] for k in ("EVl", "EVh", "EUl", "EUh", "PVl", "PVh"))
+    PVpess = [[max(PVh[p][y] - PVl[p][m] for p in range(n)) if y != m else None for y in range(v)]
+              for m in range(v)]
+    W, B = [], []
+    for m in range(v):
+        pv = PVpess[m]
+        W.append([max(chain(map(add, ev[:m], pv[:m]), map(add, ev[m + 1:], pv[m + 1:]))) - EVl[t][m]
+                  for t, ev in enumerate(EVh)])
+        B.append([max(eu[y] for y in range(v) if y != m) - EUl[q][m] for q, eu in enumerate(EUh)])
+    return PVpess, W, B
+
+
+def G_row(W, B, m, q):
+    """[G[m][q][t] for t < v], G[m][q][t] = B[m][q] + W[m][t] (the doc's G, one row)."""
+    b = B[m][q]
+    return [b + w for w in W[m]]
+
+
+def placements(EQKP, q, n, c):
+    """((M, K) of lowM, (M, K) of highM) for query q and c non-max slots (0 <= c <= n-1): the
+    non-query positions 0..n-2 sorted by EQKP[q][p] ascending, ties by p ascending; lowM puts the
+    max token in the first n-1-c of that order, highM in the last n-1-c; K is the other c."""
+    order = sorted(range(n - 1), key=lambda p: (EQKP[q][p], p))
+    nm = n - 1 - c
+    return (order[:nm], order[nm:]), (order[c:], order[:c])
+
+
+def slot_weight(tok, pos, q, t, slots):
+    """[(L_tok[q][t] * sum L_pos) >> 40, ceil_shift(H_tok[q][t] * sum H_pos, 40)], sums over `slots`:
+    the doc's wM (t = m, slots M), wK (t = k, slots K) and wQ (t = q, slots [n-1]). It encloses, at
+    scale 2^-40, the true total unnormalised weight sum_{p in slots} exp(score(q; t at p) -
+    score(q; q at n-1)): each summand is exp(token difference) * exp(position difference), in
+    [L_tok L_pos, H_tok H_pos] / 2^80 by the verified hints (all >= 0); floor/ceil keep the sides.
+    [0, 0] for no slots."""
+    L, H = tok[q][t]
+    sl, sh = sum(pos[q][p][0] for p in slots), sum(pos[q][p][1] for p in slots)
+    return (L * sl) >> HINT_BITS, ceil_shift(H * sh, HINT_BITS)
+
+
+def mul_up(w, g):
+    """h * g if g >= 0 else l * g, for w = (l, h): an upper bound of x * g for every x in [l, h]."""
+    return w[1] * g if g >= 0 else w[0] * g
+
+
+@dataclass
+class CubicQuery:
+    """What the tests of one query token q read, computed once per q. wQ: the doc's wQ. place[c]:
+    for c = 0..n-1, one (wM, wK) per placement (lowM, highM), where wM[t] = slot_weight(q, t, M)
+    and wK[t] = slot_weight(q, t, K) for every token t (the doc's wM at t = m, wK at t = k)."""
+    q: int
+    wQ: tuple
+    place: list
+
+
+def cubic_query(tok, pos, EQKP, q, v, n):
+    """The CubicQuery of q: the placements of every c and the slot weights of every token."""
+    place = []
+    for c in range(n):
+        place.append([([slot_weight(tok, pos, q, t, M) for t in range(v)],
+                       [slot_weight(tok, pos, q, t, K) for t in range(v)]) for M, K in placements(EQKP, q, n, c)])
+    return CubicQuery(q, slot_weight(tok, pos, q, q, [n - 1]), place)
+
+
+def good(cq, G, m, c, ks):
+    """[good(q, m, k, c) for k in ks], q = cq.q, G = G_row(W, B, m, q). good(q, m, k, c) iff
+    F < 0 for both placements, F = mul_up(wM, G[m][q][m]) + mul_up(wK, G[m][q][k]) +
+    mul_up(wQ, G[m][q][q]) (the k term is 0 when c = 0: K is empty, wK = [0, 0]).
+    Guarantee (the doc's argument): let x be an input with query q, max m, every non-query
+    position holding m or a token k' < m, c of them k'-slots, every such k' with good(q, m, k', c).
+    By mul_up and the enclosures of slot_weight, F / 2^72 bounds sum_p w_p G[m][q][t_p] / 2^32
+    from above for the pure placements lowM and highM (true weights w_p). For a fixed k that sum is
+    affine in s = sum_{p in M} exp(position difference of p) (the K slots hold the rest of a fixed
+    total), and s for any set of n-1-c max slots lies between lowM's and highM's (exp increases
+    with EQKP[q][p]); so it is < 0 for every placement. A mixture of good tokens in the K slots is
+    at most the pure placement of its worst token (slot by slot). So sum_p w_p G < 0, hence
+    logit[y] < logit[m] for every y != m (pessimised_tables; w_p > 0): x is correct."""
+    gm, gq = G[m], G[cq.q]
+    result = None
+    for wM, wK in cq.place[c]:
+        base = mul_up(wM[m], gm) + mul_up(cq.wQ, gq)
+        passes = [base + mul_up(wK[k], G[k]) < 0 for k in ks]  # pass(q, m, k, c, placement): F < 0
+        result = passes if result is None else [a and b for a, b in zip(result, passes)]
+    return result
+
+
+def cubic_count(tok, pos, EQKP, W, B, v, n):
+    """(count, tests): the doc's count, with n >= 2, and the number of placement tests done:
+      for m < v, q <= m: [good(q, m, m, 0)]  (the input (m, ..., m, q))
+        + sum_{c=1..cmax} binomial(n-1, c) * N^c,  N = #{k < m : good(q, m, k, c)},
+      cmax = n-1 if q == m else n-2 (q < m needs an m slot). The same terms as the doc, summed
+    with q outside (so a CubicQuery is built once per q and a G row once per (q, m)). Every
+    counted input is correct (good), and no input is counted twice: an input is determined by
+    (m, q, the set of its c non-max positions among 0..n-2, their tokens < m), binomial(n-1, c)
+    sets and N^c token choices, all with max m (an m slot remains when q < m)."""
+    count = tests = 0
+    for q in range(v):
+        cq = cubic_query(tok, pos, EQKP, q, v, n)
+        for m in range(q, v):
+            G = G_row(W, B, m, q)
+            count += good(cq, G, m, 0, (m,))[0]
+            tests += 2
+            for c in range(1, (n - 1 if q == m else n - 2) + 1):
+                count += comb(n - 1, c) * sum(good(cq, G, m, c, range(m))) ** c
+                tests += 2 * m
+    return count, tests
+
+
+def check_claim_cubic(claim, v, n):
+    """(N, C), if n >= 2, claim has exactly the cubic fields (no proven_wrong, no
+    accuracy_upper_bound), inputs = v^n, 0 <= C <= N and the bound is exactly C/N, unreduced."""
+    if n < 2:
+        raise Rejected(f"model.config.n_ctx = {n}: the cubic strategy requires n_ctx >= 2")
+    for key in ("proven_wrong", "accuracy_upper_bound"):
+        if type(claim) is dict and key in claim:
+            raise Rejected(f"claim.{key}: a cubic certificate has no {key}")
+    want_object(claim, "claim", ("inputs", "proven_correct", "accuracy_lower_bound"))
+    N = want_int(claim["inputs"], "claim.inputs", 0)
+    if N != v ** n:
+        raise Rejected(f"claim.inputs: expected d_vocab^n_ctx = {v}^{n} = {v ** n}, found {show(N)}")
+    C = want_int(claim["proven_correct"], "claim.proven_correct", 0)
+    if C > N:
+        raise Rejected(f"claim: proven_correct = {show(C)} exceeds inputs = {N}")
+    f = want_object(claim["accuracy_lower_bound"], "claim.accuracy_lower_bound", ("numerator", "denominator"))
+    got = [want_int(f[k], f"claim.accuracy_lower_bound.{k}") for k in ("numerator", "denominator")]
+    if got != [C, N]:
+        raise Rejected(f"claim.accuracy_lower_bound: expected exactly {C}/{N} (not reduced), "
+                       f"found {show(got[0])}/{show(got[1])}")
+    return N, C
+
+
+def strategy_cubic(ctx, step):
+    """Steps 6-8: n_ctx >= 2 and the claim's form; the pessimised tables; the count of section 7
+    recomputed. The verdict if the checker's own count >= claim.proven_correct."""
+    v, n = ctx["cfg"]["d_vocab"], ctx["cfg"]["n_ctx"]
+    N, C = check_claim_cubic(ctx["claim"], v, n)
+    step(f"claim: n_ctx = {n} >= 2, {N} = {v}^{n} inputs, proven_correct {C}; bound exactly {C}/{N}")
+    t0 = time.perf_counter()
+    PVpess, W, B = pessimised_tables(logit_tables(ctx["M"], ctx["e0"]), v, n)
+    step(f"pessimised tables: PVpess, W, B ({v} x {v} each; G = B + W); {time.perf_counter() - t0:.2f} s")
+    t0 = time.perf_counter()
+    count, tests = cubic_count(ctx["tok"], ctx["pos"], ctx["M"]["EQKP"], W, B, v, n)
+    ctx["counts"] = {"inputs": N, "proven_correct": count}
+    if count < C:
+        raise Rejected(f"claim.proven_correct = {C}, but the cubic count proves only {count} inputs correct")
+    step(f"cubic count: {count} proven correct (claim {C}) from {tests} placement tests; "
+         f"{time.perf_counter() - t0:.2f} s")
+    return f"max-of-k cubic: at least {C} of {N} inputs correct (accuracy >= {C}/{N} = {_decimal(C, N)})"
+
+
 # strategy name -> (function, number of steps it prints, hint keys it adds to max-of-k's)
-STRATEGIES = {"brute-force": (strategy_brute_force, 2, ())}
+STRATEGIES = {"brute-force": (strategy_brute_force, 2, ()), "cubic": (strategy_cubic, 3, ())}
 TASK_STEPS, TASK_HINTS = 5, ("sqrt_d_head", "attn_token", "attn_pos")
 
 
@@ -722,7 +891,8 @@ def main(argv=None):
                                  "and one verdict line: VERIFIED (exit 0) or REJECTED (exit 1).")
     ap.add_argument("cert_dir", metavar="CERT_DIR", help="directory with certificate.json and weights.json")
     ap.add_argument("--quiet", action="store_true", help="print the verdict line only")
-    ap.add_argument("--jobs", type=int, default=1, metavar="N", help="processes for the input loop (default 1)")
+    ap.add_argument("--jobs", type=int, default=1, metavar="N",
+                    help="processes for the brute-force input loop (default 1; the cubic check uses one)")
     try:
         args = ap.parse_args(argv)
     except SystemExit as exc:

@@ -26,6 +26,8 @@ from mpmath import iv
 
 from mechcert.checker import check
 
+from .conftest import random_arrays, tiny_model_file
+
 ROOT = Path(__file__).resolve().parent.parent
 CHECKER = Path(check.__file__)
 SMALL_MODEL = ROOT / "models" / "max_of_k_v16_n3_seed123.pt"
@@ -156,9 +158,9 @@ def test_model_hash_is_independent_of_tensor_order():
 
 
 # ---------------------------------------------------------------------------- certificates
-def certify(model: Path, out: Path) -> Path:
+def certify(model: Path, out: Path, strategy="brute-force") -> Path:
     r = subprocess.run([sys.executable, "-m", "mechcert", "certify", str(model), "--task", "max-of-k",
-                        "--strategy", "brute-force", "--out", str(out), "--emit", ""],
+                        "--strategy", strategy, "--out", str(out), "--emit", ""],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return out
@@ -595,6 +597,236 @@ def test_score_difference_beyond_the_exp_limit_is_rejected_quickly(random_cert, 
 def test_other_weights_file_name_is_rejected(random_cert, tmp_path):
     rejected(altered(random_cert, tmp_path, cert=lambda c: c["model"].update({"weights_file": "../w.json"})),
              "model.weights_file")
+
+
+# ---------------------------------------------------------------------------- the cubic strategy (doc, section 7)
+@pytest.fixture(scope="session")
+def small_cubic_cert(tmp_path_factory) -> Path:
+    if not SMALL_MODEL.exists():
+        pytest.skip(f"{SMALL_MODEL} not present")
+    return certify(SMALL_MODEL, tmp_path_factory.mktemp("small_cubic") / "cert", "cubic")
+
+
+@pytest.fixture(scope="session")
+def weak_cubic_cert(weak_model_file, tmp_path_factory) -> Path:
+    """The weak model (v=6, n=3, d=8, 150 steps): the cubic count is well below v^n."""
+    out = certify(weak_model_file, tmp_path_factory.mktemp("weak_cubic") / "cert", "cubic")
+    claim = load(out)["claim"]
+    assert 0 < claim["proven_correct"] < claim["inputs"]
+    return out
+
+
+@pytest.fixture(scope="session", params=[(3, 5, 2, 200), (11, 5, 4, 300)], ids=["v5_n2", "v5_n4"])
+def tiny_cubic_cert(request, tmp_path_factory) -> Path:
+    """Tiny trained models (d_model 8) at the edges of the count: n_ctx 2 (q < m has no c >= 1) and 4."""
+    seed, v, n, steps = request.param
+    tmp = tmp_path_factory.mktemp(f"tiny_cubic_{v}_{n}")
+    return certify(tiny_model_file(tmp, seed=seed, v=v, n=n, d=8, steps=steps), tmp / "cert", "cubic")
+
+
+def assert_cubic_verified_with_the_producer_count(cert: Path):
+    claim = load(cert)["claim"]
+    assert set(claim) == {"inputs", "proven_correct", "accuracy_lower_bound"}
+    C, N = claim["proven_correct"], claim["inputs"]
+    res = check.check_certificate(str(cert))
+    assert res.verified, res.verdict
+    assert res.verdict.startswith(f"VERIFIED: max-of-k cubic: at least {C} of {N} inputs correct "
+                                  f"(accuracy >= {C}/{N} = ")
+    assert len(res.steps) == 8 and res.steps[-1].startswith("[8/8] cubic count: ")
+    assert res.counts == {"inputs": N, "proven_correct": C}
+
+
+@pytest.mark.parametrize("fixture", ["small_cubic_cert", "weak_cubic_cert"])
+def test_cubic_certificate_is_verified_with_the_producer_count(request, fixture):
+    assert_cubic_verified_with_the_producer_count(request.getfixturevalue(fixture))
+
+
+def test_tiny_cubic_certificate_is_verified_with_the_producer_count(tiny_cubic_cert):
+    assert_cubic_verified_with_the_producer_count(tiny_cubic_cert)
+
+
+def test_cubic_count_is_at_most_the_brute_force_count(weak_model_file, weak_cubic_cert, tmp_path):
+    """Both are sound lower bounds on the same model; the cubic one is the coarser."""
+    bf = check.check_certificate(str(certify(weak_model_file, tmp_path / "bf"))).counts["proven_correct"]
+    assert check.check_certificate(str(weak_cubic_cert)).counts["proven_correct"] <= bf
+
+
+def test_cubic_script_verifies_on_a_bare_interpreter(weak_cubic_cert):
+    r = run_checker(weak_cubic_cert)
+    lines = r.stdout.splitlines()
+    assert r.returncode == 0 and lines[0].startswith("[1/8] ") and lines[-1].startswith("VERIFIED: max-of-k cubic")
+
+
+def test_weaker_cubic_claim_is_verified(weak_cubic_cert, tmp_path):
+    def weaker(c):
+        c["claim"]["proven_correct"] -= 1
+        set_fraction(c, "accuracy_lower_bound", c["claim"]["proven_correct"])
+    assert check.check_certificate(str(altered(weak_cubic_cert, tmp_path, cert=weaker))).verified
+
+
+def _cubic_tables(cert: Path):
+    """The checker's own (cfg, tok, pos, EQKP, W, B) for a certificate directory, via its functions."""
+    c = load(cert)
+    cfg, _, tensors = check.read_weights(load(cert, "weights.json"))
+    e0, ints = check.integer_weights(cfg, tensors)
+    M = check.derived_matrices(cfg, ints)
+    sq = check.check_sqrt_hint(c["hints"]["sqrt_d_head"], cfg["d_head"])
+    tok, pos = check.check_attention_hints(c["hints"], cfg, M, e0, sq)
+    _, W, B = check.pessimised_tables(check.logit_tables(M, e0), cfg["d_vocab"], cfg["n_ctx"])
+    return cfg, tok, pos, M["EQKP"], W, B
+
+
+def test_good_table_equals_the_producer_cubic_good(weak_model_file, weak_cubic_cert):
+    """good(q, m, k, c) of the checker, for every q, c and every (m, k) (not only those counted),
+    equals certificates.cubic.cubic_good on the producer's model and the certificate's hints."""
+    from mechcert.certificates.cubic import cubic_good
+    from mechcert.certificates.max_of_k import MaxOfKModel
+    from mechcert.extract import load_model
+
+    cfg, tok, pos, EQKP, W, B = _cubic_tables(weak_cubic_cert)
+    v, n = cfg["d_vocab"], cfg["n_ctx"]
+    producer = cubic_good(MaxOfKModel(load_model(weak_model_file)), load(weak_cubic_cert)["hints"])
+    assert set(producer) == {(q, c) for q in range(v) for c in range(n)}
+    seen = set()
+    for q in range(v):
+        cq = check.cubic_query(tok, pos, EQKP, q, v, n)
+        for c in range(n):
+            ours = [check.good(cq, check.G_row(W, B, m, q), m, c, range(v)) for m in range(v)]
+            assert ours == producer[(q, c)].tolist(), (q, c)
+            seen |= {x for row in ours for x in row}
+    assert seen == {True, False}
+
+
+@st.composite
+def random_cubic_inputs(draw):
+    """Arbitrary logit tables, hint pairs 0 <= L <= H and EQKP (ties likely), small or huge. With a
+    drawn `signal` on the EV diagonal (token t votes for itself, as in a trained model) a fair share
+    of the placement tests pass, so counts strictly between 0 and v^n are common."""
+    v, n = draw(st.integers(2, 5)), draw(st.integers(2, 4))
+    big = draw(st.sampled_from([3, 1 << 20, 1 << 70]))
+    signal = big * draw(st.sampled_from([0, 2, 8]))
+    ints = lambda r, c, lo=-big: [[draw(st.integers(lo, big)) for _ in range(c)] for _ in range(r)]  # noqa: E731
+    T = {}
+    for key, rows in (("EU", v), ("EV", v), ("PV", n)):
+        lo, d = ints(rows, v), ints(rows, v, 0)
+        if key == "EV":
+            lo = [[x + signal * (y == t) for y, x in enumerate(r)] for t, r in enumerate(lo)]
+        T[key + "l"], T[key + "h"] = lo, [[a + b for a, b in zip(r, s)] for r, s in zip(lo, d)]
+
+    def hints(c):
+        lo, d = ints(v, c, 0), ints(v, c, 0)
+        return [[[a, a + b] for a, b in zip(r, s)] for r, s in zip(lo, d)]
+    EQKP = ints(v, n, -2) if draw(st.booleans()) else ints(v, n)
+    return v, n, T, hints(v), hints(n), EQKP
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_cubic_inputs())
+def test_cubic_count_equals_the_producer_on_arbitrary_tables(args):
+    """The checker's count equals certificates.cubic's (cubic_good then count_from_good) on arbitrary
+    integer tables, hints and EQKP (so signs, ties and the placement order are all exercised)."""
+    from types import SimpleNamespace
+
+    from mechcert.certificates.cubic import count_from_good, cubic_good
+
+    v, n, T, tok, pos, EQKP = args
+    model = SimpleNamespace(v=v, n=n, EQKP=np.array(EQKP, dtype=object), logit_tables=lambda: T)
+    expected = count_from_good(v, n, cubic_good(model, {"attn_token": tok, "attn_pos": pos}))
+    _, W, B = check.pessimised_tables(T, v, n)
+    tok_t = [[tuple(x) for x in row] for row in tok]
+    pos_t = [[tuple(x) for x in row] for row in pos]
+    assert check.cubic_count(tok_t, pos_t, EQKP, W, B, v, n)[0] == expected
+
+
+def test_placements_sort_by_eqkp_then_position():
+    EQKP = [[5, -1, 5, 0, 9]]  # n = 5: non-query positions 0..3; order 1, 3, 0, 2
+    assert check.placements(EQKP, 0, 5, 0) == (([1, 3, 0, 2], []), ([1, 3, 0, 2], []))
+    assert check.placements(EQKP, 0, 5, 1) == (([1, 3, 0], [2]), ([3, 0, 2], [1]))
+    assert check.placements(EQKP, 0, 5, 3) == (([1], [3, 0, 2]), ([2], [1, 3, 0]))
+    assert check.placements(EQKP, 0, 5, 4) == (([], [1, 3, 0, 2]), ([], [1, 3, 0, 2]))
+
+
+def test_mul_up_is_an_upper_bound():
+    for lo, hi, g in product((0, 2, 5), (5, 7), (-3, 0, 4)):
+        assert all(x * g <= check.mul_up((lo, hi), g) for x in range(lo, hi + 1))
+
+
+# ---- cubic lies: each must be REJECTED
+def test_cubic_claim_one_more_correct_is_rejected(weak_cubic_cert, tmp_path):
+    def lie(c):
+        c["claim"]["proven_correct"] += 1
+        set_fraction(c, "accuracy_lower_bound", c["claim"]["proven_correct"])
+    rejected(altered(weak_cubic_cert, tmp_path, cert=lie), "claim.proven_correct", "cubic count proves only")
+
+
+def test_cubic_claim_one_more_without_its_fraction_is_rejected(weak_cubic_cert, tmp_path):
+    rejected(altered(weak_cubic_cert, tmp_path, cert=lambda c: c["claim"].update(
+        proven_correct=c["claim"]["proven_correct"] + 1)), "claim.accuracy_lower_bound: expected exactly")
+
+
+def test_cubic_claim_above_the_inputs_is_rejected(small_cubic_cert, tmp_path):
+    def lie(c):  # the small model's claim is already every input
+        c["claim"]["proven_correct"] += 1
+        set_fraction(c, "accuracy_lower_bound", c["claim"]["proven_correct"])
+    rejected(altered(small_cubic_cert, tmp_path, cert=lie), "exceeds inputs")
+
+
+@pytest.mark.parametrize("key,value", [("proven_wrong", 0), ("accuracy_upper_bound", None)])
+def test_cubic_claim_with_a_brute_force_field_is_rejected(weak_cubic_cert, tmp_path, key, value):
+    def lie(c):
+        cl = c["claim"]
+        cl[key] = value if value is not None else {"numerator": cl["inputs"], "denominator": cl["inputs"]}
+    rejected(altered(weak_cubic_cert, tmp_path, cert=lie), f"claim.{key}: a cubic certificate has no {key}")
+
+
+def test_brute_force_certificate_relabelled_cubic_is_rejected(random_cert, tmp_path):
+    rejected(altered(random_cert, tmp_path, cert=lambda c: c.update(strategy="cubic")), "proven_wrong")
+
+
+def test_cubic_certificate_relabelled_brute_force_is_rejected(weak_cubic_cert, tmp_path):
+    rejected(altered(weak_cubic_cert, tmp_path, cert=lambda c: c.update(strategy="brute-force")),
+             "missing field 'proven_wrong'")
+
+
+def test_cubic_certificate_of_an_n_ctx_1_model_is_rejected(tmp_path):
+    """A brute-force certificate of an n_ctx = 1 model (valid hints, a true count) relabelled cubic:
+    section 7 requires n_ctx >= 2, whatever the claim."""
+    np.savez(tmp_path / "n1.npz", **random_arrays(np.random.default_rng(3), v=5, n=1))
+    bf = certify(tmp_path / "n1.npz", tmp_path / "bf")
+    assert check.check_certificate(str(bf)).verified
+
+    def relabel(c):
+        c["strategy"] = "cubic"
+        C = c["claim"]["proven_correct"]
+        c["claim"] = {"inputs": 5, "proven_correct": C, "accuracy_lower_bound": {"numerator": C, "denominator": 5}}
+    rejected(altered(bf, tmp_path, cert=relabel), "n_ctx = 1", "requires n_ctx >= 2")
+
+
+def test_cubic_narrowed_token_hint_is_rejected(weak_cubic_cert, tmp_path):
+    q, t = first_nontrivial(load(weak_cubic_cert), "attn_token")
+
+    def lie(c):
+        c["hints"]["attn_token"][q][t][1] = c["hints"]["attn_token"][q][t][0]
+    rejected(altered(weak_cubic_cert, tmp_path, cert=lie), f"hints.attn_token[{q}][{t}]", "H = ")
+
+
+def test_cubic_narrowed_position_hint_is_rejected(weak_cubic_cert, tmp_path):
+    q, p = first_nontrivial(load(weak_cubic_cert), "attn_pos")
+
+    def lie(c):
+        c["hints"]["attn_pos"][q][p][0] = c["hints"]["attn_pos"][q][p][1]
+    rejected(altered(weak_cubic_cert, tmp_path, cert=lie), f"hints.attn_pos[{q}][{p}]", "L = ")
+
+
+def test_cubic_weight_one_ulp_off_is_rejected(weak_cubic_cert, tmp_path):
+    rejected(altered(weak_cubic_cert, tmp_path, weights=bump_bits("embed.W_E")), "sha256")
+
+
+def test_cubic_certificate_hash_changed_is_rejected(weak_cubic_cert, tmp_path):
+    def lie(c):
+        s = c["model"]["sha256"]
+        c["model"]["sha256"] = ("0" if s[0] != "0" else "1") + s[1:]
+    rejected(altered(weak_cubic_cert, tmp_path, cert=lie), "model.sha256")
 
 
 # ---------------------------------------------------------------------------- the command line
