@@ -131,6 +131,8 @@ def write_certificate(result: CertifyResult, out_dir, force: bool = False, emit=
                       lean_native: bool = False) -> Path:
     """Write the certificate directory atomically; render the prover projects into it."""
     out_dir = Path(out_dir)
+    if "lean" in emit and lean_native:
+        result.certificate["producer"]["lean_native"] = True  # so `mechcert verify` re-renders it alike
     with atomic_directory(out_dir, force=force) as tmp:
         atomic_write_text(tmp / "certificate.json", json.dumps(result.certificate, indent=1, sort_keys=False) + "\n")
         result.weights.write_json(tmp / "weights.json")
@@ -140,6 +142,7 @@ def write_certificate(result: CertifyResult, out_dir, force: bool = False, emit=
             render_coq(result.certificate, result.weights.to_json_dict(), tmp / "coq")
         if "lean" in emit:
             from .render_lean import render_lean
+
 
             render_lean(result.certificate, result.weights.to_json_dict(), tmp / "lean", native=lean_native)
     return out_dir

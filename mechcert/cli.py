@@ -113,9 +113,6 @@ def cmd_check(args) -> int:
     return subprocess.call(cmd)
 
 
-_LIBRARIES = {"coq": ("mechcert.coq_templates", "MechCert.v"), "lean": ("mechcert.lean_templates", "MechCert.lean")}
-
-
 def _prover_missing(prover: str) -> str | None:
     if prover == "coq" and shutil.which("coqc") is None:
         return "coqc not found: install Coq 8.16 (Debian: apt-get install coq libcoq-stdlib)"
@@ -127,15 +124,34 @@ def _prover_missing(prover: str) -> str | None:
     return None
 
 
-def _library_is_pristine(proj: Path, prover: str) -> bool:
-    """The static library in a certificate must be mechcert's own: a tampered copy would
-    change what the theorem means without the proof failing."""
-    from importlib.resources import files
+def _project_mismatch(cert: Path, prover: str) -> str | None:
+    """None if CERT_DIR/<prover> is exactly what mechcert renders from certificate.json and
+    weights.json (its static library included); else what differs. A hand-edited project
+    could state a weaker claim that the prover would still accept, or change what the theorem
+    means through its library; neither may pass as this certificate."""
+    import json
+    import tempfile
 
-    package, name = _LIBRARIES[prover]
-    shipped = (files(package) / name).read_bytes()
-    here = proj / name
-    return here.is_file() and here.read_bytes() == shipped
+    from mechcert.certificates.render_coq import render_coq
+    from mechcert.certificates.render_lean import render_lean
+
+    try:
+        c = json.loads((cert / "certificate.json").read_text())
+        w = json.loads((cert / "weights.json").read_text())
+        native = bool(c.get("producer", {}).get("lean_native", False)) if isinstance(c, dict) else False
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = Path(tmp) / prover
+            if prover == "coq":
+                render_coq(c, w, fresh)
+            else:
+                render_lean(c, w, fresh, native=native)
+            for f in sorted(fresh.iterdir()):
+                here = cert / prover / f.name
+                if not here.is_file() or here.read_bytes() != f.read_bytes():
+                    return f"{here} is not what certificate.json and weights.json render to"
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return f"certificate.json / weights.json cannot be rendered ({type(exc).__name__}: {str(exc)[:120]})"
+    return None
 
 
 def cmd_verify(args) -> int:
@@ -151,15 +167,15 @@ def cmd_verify(args) -> int:
         proj = cert / prover
         if not (proj / "Makefile").is_file():
             return _die(f"{proj}: no rendered {prover} project (certify with --emit {prover})")
+        mismatch = _project_mismatch(cert, prover)
+        if mismatch:
+            print(f"[{prover}] REJECTED: {mismatch}", file=sys.stderr)
+            failed.append(prover)
+            continue
         missing = _prover_missing(prover)
         if missing:
             print(f"[{prover}] {'error' if explicit else 'skipped'}: {missing}", file=sys.stderr)
             (failed if explicit else skipped).append(prover)
-            continue
-        if not _library_is_pristine(proj, prover):
-            print(f"[{prover}] REJECTED: {proj / _LIBRARIES[prover][1]} differs from mechcert's library",
-                  file=sys.stderr)
-            failed.append(prover)
             continue
         print(f"[{prover}] make check in {proj}", flush=True)
         t0 = time.perf_counter()

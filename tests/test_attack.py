@@ -427,3 +427,26 @@ def test_tamper_campaign_sample_is_rejected_by_coq(campaign_certs, tmp_path, str
         print(f"\n[tamper campaign, Coq sample, {strategy}] mutations tried {tried}, rejected {rejected}, "
               f"accepted {tried - rejected} ({unchanged} more left the Coq data unchanged)")
     assert tried >= 10
+
+
+# ---------------------------------------------------------------------------
+# Edited prover projects: `mechcert verify` refuses any project that is not what the
+# certificate renders to (a weaker claim, an edited library), before running the prover.
+
+@pytest.mark.parametrize("prover,file,old,new", [
+    ("coq", "Certificate.v", "4096 <= proven_correct", "4000 <= proven_correct"),
+    ("coq", "MechCert.v", "Definition HINT_BITS : Z := 40.", "Definition HINT_BITS : Z := 41."),
+    ("lean", "Certificate.lean", "4096 ≤ proven_correct", "4000 ≤ proven_correct"),
+    ("lean", "MechCert.lean", "def", "def "),
+])
+def test_verify_refuses_an_edited_prover_project(tmp_path, prover, file, old, new):
+    out = tmp_path / "c"
+    assert certify(SMALL_MODEL, out).returncode == 0
+    f = out / prover / file
+    text = f.read_text()
+    assert old in text
+    f.write_text(text.replace(old, new, 1))
+    r = subprocess.run([sys.executable, "-m", "mechcert", "verify", str(out), "--prover", prover],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert f"{file} is not what certificate.json and weights.json render to" in r.stderr
