@@ -21,7 +21,7 @@ import jinja2
 
 from .io import atomic_write_text
 
-__all__ = ["render_coq", "coq_context", "COQ_FILES", "CHUNK"]
+__all__ = ["render_coq", "coq_context", "COQ_FILES", "CHUNK", "THEOREM_NAMES"]
 
 # Files of a rendered project: output name -> template (or static file) in mechcert.coq_templates.
 COQ_FILES = {
@@ -32,6 +32,9 @@ COQ_FILES = {
 }
 
 CHUNK = 1000  # at most this many elements in one list literal (longer ones overflow Coq's stack)
+
+# The theorem of each strategy (docs/certificate-format.md: section 5 brute force, section 7 cubic).
+THEOREM_NAMES = {"brute-force": "max_of_k_brute_force_certificate", "cubic": "max_of_k_cubic_certificate"}
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_.]+")  # always used with fullmatch (no "$": it allows a final newline)
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
@@ -114,11 +117,14 @@ def _row_chunks(table: list[list], limit: int = CHUNK) -> list[list[list]]:
 def coq_context(cert: dict, weights: dict) -> dict:
     """The Jinja context of the templates: validated integers, names and digests only.
 
+    strategy            "brute-force" or "cubic"
+    theorem             the theorem's name (THEOREM_NAMES[strategy])
     sha256              str, 64 lowercase hex digits (certificate.json model.sha256)
     config              {d_vocab, d_vocab_out, n_ctx, d_model, d_head, n_heads, n_layers}: int
     parameters          {sqrt_bits, hint_bits, exp_bits, taylor_n, logit_bits}: int
-    claim               {inputs, proven_correct, proven_wrong, lower_numerator, lower_denominator,
-                         upper_numerator, upper_denominator}: int
+    claim               {inputs, proven_correct, lower_numerator, lower_denominator}: int, and for
+                        brute force also {proven_wrong, upper_numerator, upper_denominator}: int
+                        (a cubic claim has no proven_wrong and no upper bound)
     tensors             [{index: int, name: str matching [A-Za-z0-9_.]+, shape: [int],
                           chunks: [[int]] (float32 bit patterns, at most CHUNK per chunk)}], file order
     sqrt_d_head         [R_lo, R_hi]: int
@@ -129,9 +135,10 @@ def coq_context(cert: dict, weights: dict) -> dict:
         raise ValueError("certificate and weights must be JSON objects")
     if cert.get("format") != "mechcert-certificate" or cert.get("version") != 1:
         raise ValueError("not a mechcert-certificate version 1")
-    if cert.get("task") != "max-of-k" or cert.get("strategy") != "brute-force":
-        raise ValueError(f"the Coq library checks task max-of-k, strategy brute-force; "
-                         f"got {cert.get('task')!r}, {cert.get('strategy')!r}")
+    strategy = cert.get("strategy")
+    if cert.get("task") != "max-of-k" or not isinstance(strategy, str) or strategy not in THEOREM_NAMES:
+        raise ValueError(f"the Coq library checks task max-of-k, strategies {', '.join(THEOREM_NAMES)}; "
+                         f"got {cert.get('task')!r}, {strategy!r}")
     if weights.get("format") != "mechcert-weights" or weights.get("version") != 1:
         raise ValueError("not a mechcert-weights version 1 file")
     model = _field(cert, "model", "certificate")
@@ -145,21 +152,31 @@ def coq_context(cert: dict, weights: dict) -> dict:
               for k in _PARAM_KEYS}
     claim = _field(cert, "claim", "certificate")
     lower = _field(claim, "accuracy_lower_bound", "claim")
-    upper = _field(claim, "accuracy_upper_bound", "claim")
     claim_ctx = {
         "inputs": _int(_field(claim, "inputs", "claim"), "claim inputs"),
         "proven_correct": _int(_field(claim, "proven_correct", "claim"), "claim proven_correct"),
-        "proven_wrong": _int(_field(claim, "proven_wrong", "claim"), "claim proven_wrong"),
         "lower_numerator": _int(_field(lower, "numerator", "accuracy_lower_bound"), "lower numerator"),
         "lower_denominator": _int(_field(lower, "denominator", "accuracy_lower_bound"), "lower denominator"),
-        "upper_numerator": _int(_field(upper, "numerator", "accuracy_upper_bound"), "upper numerator"),
-        "upper_denominator": _int(_field(upper, "denominator", "accuracy_upper_bound"), "upper denominator"),
     }
+    if strategy == "brute-force":
+        upper = _field(claim, "accuracy_upper_bound", "claim")
+        claim_ctx.update({
+            "proven_wrong": _int(_field(claim, "proven_wrong", "claim"), "claim proven_wrong"),
+            "upper_numerator": _int(_field(upper, "numerator", "accuracy_upper_bound"), "upper numerator"),
+            "upper_denominator": _int(_field(upper, "denominator", "accuracy_upper_bound"), "upper denominator"),
+        })
+    else:
+        # A cubic claim is a lower bound only (section 7); a field that Coq would not check is refused.
+        extra = sorted(k for k in ("proven_wrong", "accuracy_upper_bound") if k in claim)
+        if extra:
+            raise ValueError(f"a cubic claim has no {' or '.join(extra)} (docs/certificate-format.md, section 7)")
     hints = _field(cert, "hints", "certificate")
     tensors = _field(weights, "tensors", "weights.json")
     if not isinstance(tensors, list):
         raise ValueError("weights.json: tensors must be a list")
     return {
+        "strategy": strategy,
+        "theorem": THEOREM_NAMES[strategy],
         "sha256": sha,
         "config": config,
         "parameters": params,

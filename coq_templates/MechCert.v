@@ -1,11 +1,12 @@
-(** * MechCert: checking a Max-of-K brute-force certificate in Coq
+(** * MechCert: checking a Max-of-K certificate in Coq
 
     This file is static: it is copied verbatim into every certificate. It
     implements, over the binary integers [Z] only, the checking algorithm of
-    docs/certificate-format.md (version 1), strategy "brute-force". The
-    generated Certificate.v holds the data (exact float32 bit patterns, hints,
-    the claim) and one theorem, proved from [check_sound] below by running
-    [check] once in the VM.
+    docs/certificate-format.md (version 1), strategies "brute-force"
+    (sections 1-8) and "cubic" (section 9). The generated Certificate.v
+    holds the data (exact float32 bit patterns, hints, the claim) and one
+    theorem, proved from [check_sound] (or [cubic_check_sound]) below by
+    running [check] (or [cubic_check]) once in the VM.
 
     Trusted base: Coq's kernel (and its VM, used through [vm_cast_no_check]).
     No axioms, no primitive integers or floats: [Print Assumptions] of the
@@ -25,7 +26,7 @@
     [exp_hi]; long lists are walked by pattern matching, never by [nth]
     (except [nth] into one row of length d_vocab). *)
 
-From Coq Require Import ZArith List String Ascii Bool.
+From Coq Require Import ZArith List String Ascii Bool Lia.
 Import ListNotations.
 Local Open Scope Z_scope.
 
@@ -681,5 +682,383 @@ Proof.
   intro H. repeat rewrite andb_true_iff in H.
   destruct H as [[[[[[[[[H1 H2] _] H4] _] H6] _] _] _] _].
   apply Z.eqb_eq in H1. apply Z.eqb_eq in H2. apply Z.leb_le in H4. apply Z.leb_le in H6.
+  auto.
+Qed.
+
+(** ** 9. The cubic proof (doc, section 7)
+
+    Same weights, hints, constants and logit tables as the brute force
+    (sections 1-5). A cubic certificate is a [certificate] whose claim has
+    no proven_wrong and no upper bound: its record states the trivial
+    claimed_wrong = 0 and claimed_upper_bound = (N, N), and [cubic_check]
+    requires exactly these, so the record holds no claim that is not
+    checked. The strategy requires n_ctx >= 2 (doc, section 7).
+
+    Cost (v tokens, n positions): the tables are O(v^3) additions. In the
+    O(v^3 n) loop over (m, q, c, k) only the k term of the test is
+    computed, because whatever does not depend on k is computed before:
+    per q the sorted positions, the hint sums of each placement, wQ and the
+    wK of every token k ([cubic_query_of]); per (m, q) and placement the max
+    and query terms ([count_c]). The loop over k walks its lists by pattern
+    matching, and decides "mul_up(wK, gk) + rest < 0" by the signs and the
+    sizes (Z.log2) of the factors whenever they settle it, multiplying only
+    otherwise ([cubic_pass], proved equal to the doc's test): for the
+    shipped 64/4 model this skips about 98% of the multiplications, which
+    cost about popcount * size bit steps each (wK has up to ~165 bits). *)
+
+(* Row n of Pascal's triangle: [binomial n 0; ...; binomial n n]. *)
+Fixpoint pascal_row (n : nat) : list Z :=
+  match n with
+  | O => [1]
+  | S n' => let r := pascal_row n' in map2 Z.add (0 :: r) (r ++ [0])
+  end.
+
+(* Spec: binomial n k = n choose k. *)
+Definition binomial (n k : nat) : Z := nth k (pascal_row n) 0.
+
+(* Pointwise maximum of a non-empty list of rows ([] for no rows). *)
+Definition rows_max (rows : matrix) : list Z :=
+  match rows with
+  | [] => []
+  | r :: rest => fold_left (map2 Z.max) rest r
+  end.
+
+(* The largest entry of [l] at an index y <> m (indices from [y]); None when
+   there is none. *)
+Fixpoint max_except_from (m y : Z) (l : list Z) (best : option Z) : option Z :=
+  match l with
+  | [] => best
+  | x :: l' =>
+      if y =? m then max_except_from m (y + 1) l' best
+      else max_except_from m (y + 1) l' (Some (match best with None => x | Some b => Z.max b x end))
+  end.
+
+(* max_{y <> m} l[y] (0 when l has no index y <> m: never here, as v >= 2). *)
+Definition max_except (m : Z) (l : list Z) : Z :=
+  match max_except_from m 0 l None with Some b => b | None => 0 end.
+
+(* PVpess[m][y] = max_{p < n} (PVh[p][y] - PVl[p][m]), for every y.
+   Spec: for every p < n and y, PVOU[p,y] 2^(4e0) - PVOU[p,m] 2^(4e0)
+   <= pv_pess m PVl PVh [y] / 2^32. *)
+Definition pv_pess (m : Z) (pvl pvh : matrix) : list Z :=
+  rows_max (map2 (fun l h => let lm := nth (Z.to_nat m) l 0 in map (fun x => x - lm) h) pvl pvh).
+
+(* W[m][t] = max_{y <> m} (EVh[t][y] - EVl[t][m] + PVpess[m][y]), for every
+   t, computed as max_{y <> m} (EVh[t][y] + PVpess[m][y]) - EVl[t][m] (the
+   same integer). Spec: for every t, p and y <> m,
+   (EVOU[t,y] - EVOU[t,m] + PVOU[p,y] - PVOU[p,m]) 2^(4e0) <= pess_W m .. [t] / 2^32. *)
+Definition pess_W (m : Z) (evl evh : matrix) (pvpess : list Z) : list Z :=
+  map2 (fun l h => max_except m (vadd h pvpess) - nth (Z.to_nat m) l 0) evl evh.
+
+(* B[m][q] = max_{y <> m} (EUh[q][y] - EUl[q][m]), for every q, computed as
+   max_{y <> m} EUh[q][y] - EUl[q][m] (the same integer).
+   Spec: for every q and y <> m, (EUPU[q,y] - EUPU[q,m]) 2^(2e0) <= pess_B m .. [q] / 2^32.
+   With G[m][q][t] = B[m][q] + W[m][t]: for every input with query q, max m,
+   tokens t_p and every y <> m, logit[y] - logit[m] <= (B[m][q] + sum_p a_p
+   W[m][t_p]) / 2^32 (a_p the attention probabilities, which sum to 1), so
+   the input is correct as soon as sum_p w_p G[m][q][t_p] < 0 for the true
+   unnormalised weights w_p = exp(score_p - score_ref). *)
+Definition pess_B (m : Z) (eul euh : matrix) : list Z :=
+  map2 (fun l h => max_except m h - nth (Z.to_nat m) l 0) eul euh.
+
+(* Insert position [p] into [l] (sorted by key, ties by position): before
+   the first element whose key is larger. *)
+Fixpoint insert_by_key (keys : list Z) (p : nat) (l : list nat) : list nat :=
+  match l with
+  | [] => [p]
+  | x :: l' => if nth p keys 0 <? nth x keys 0 then p :: l else x :: insert_by_key keys p l'
+  end.
+
+(* Spec: sort_positions keys n = the non-query positions 0..n-2 sorted by
+   keys[p] ascending, ties by p ascending (an insertion sort: inserting 0,
+   1, 2, ... in turn puts a position after every earlier one of equal key). *)
+Definition sort_positions (keys : list Z) (n : nat) : list nat :=
+  fold_left (fun acc p => insert_by_key keys p acc) (seq 0 (n - 1)) [].
+
+(* (sum L_pos[q][p], sum H_pos[q][p]) over the positions [idx].
+   Spec: if every [L, H] of [row] encloses exp(pos_p), the sum encloses
+   sum_{p in idx} exp(pos_p) (all at scale 2^-40). *)
+Definition hint_sum (idx : list nat) (row : list (Z * Z)) : Z * Z :=
+  fold_left (fun acc p => let '(l, h) := nth p row (0, 0) in (fst acc + l, snd acc + h)) idx (0, 0).
+
+(* mul_up([l, h], g) = h * g if g >= 0 else l * g.
+   Spec: l <= w <= h -> w * g <= mul_up (l, h) g. *)
+Definition mul_up (w : Z * Z) (g : Z) : Z := if 0 <=? g then snd w * g else fst w * g.
+
+(* [(L_tok * Sl) >> 40, ceil_shift(H_tok * Sh, 40)] for a token hint
+   (L_tok, H_tok) and a sum of position hints (Sl, Sh): wM, wK and wQ of the
+   doc. Spec: if the hints enclose their exp values, the result encloses
+   the total weight sum_{p in S} exp(score(q; t at p) - score_ref) (scale 2^-40). *)
+Definition slot_weight (t S : Z * Z) : Z * Z := (attn_weight_lo t S, attn_weight_hi t S).
+
+(* mul_up (slot_weight t S) g, computing only the bound that is used
+   (proved equal below). *)
+Definition slot_weight_mul_up (t S : Z * Z) (g : Z) : Z :=
+  if 0 <=? g then attn_weight_hi t S * g else attn_weight_lo t S * g.
+
+(* a * b <? c for a, b, c > 0, settled by the sizes alone when they differ
+   enough (2^(la+lb) <= a b < 2^(la+lb+2) and 2^lc <= c < 2^(lc+1), with
+   la = log2 a, ...): a multiplication of big numbers costs about
+   popcount(a) * size(b) steps, a size about size(a) steps. Proved equal
+   to a * b <? c below. *)
+Definition prod_ltb (a b c : Z) : bool :=
+  let s := Z.log2 a + Z.log2 b in
+  let lc := Z.log2 c in
+  if s + 2 <=? lc then true
+  else if lc + 1 <=? s then false
+  else a * b <? c.
+
+(* w * g + r <? 0 for any integers, by the signs and [prod_ltb] (proved
+   equal below). *)
+Definition mul_add_ltb0 (w g r : Z) : bool :=
+  if (w =? 0) || (g =? 0) then r <? 0
+  else if Bool.eqb (0 <? w) (0 <? g) then      (* w g > 0: w g < -r *)
+    if 0 <=? r then false else prod_ltb (Z.abs w) (Z.abs g) (- r)
+  else                                          (* w g < 0: r < |w g| *)
+    if r <=? 0 then true else negb (prod_ltb (Z.abs w) (Z.abs g) (r + 1)).
+
+(* The test of one placement, F < 0, where the doc's
+   F = mul_up(wM, G[m][q][m]) + mul_up(wK, G[m][q][k]) + mul_up(wQ, G[m][q][q]).
+   [mq] is the part that does not depend on k, mul_up(wM, gm) + mul_up(wQ, gq).
+   cubic_pass mq wK gk = (mul_up wK gk + mq <? 0) (proved below), so
+   cubic_pass (mul_up wM gm + mul_up wQ gq) wK gk = (F <? 0). *)
+Definition cubic_pass (mq : Z) (wK : Z * Z) (gk : Z) : bool :=
+  mul_add_ltb0 (if 0 <=? gk then snd wK else fst wK) gk mq.
+
+(* The three shortcuts above compute exactly what they replace. *)
+Lemma slot_weight_mul_up_spec (t S : Z * Z) (g : Z) :
+  slot_weight_mul_up t S g = mul_up (slot_weight t S) g.
+Proof. unfold slot_weight_mul_up, mul_up, slot_weight. destruct (0 <=? g); reflexivity. Qed.
+
+Lemma prod_ltb_spec (a b c : Z) : 0 < a -> 0 < b -> 0 < c -> prod_ltb a b c = (a * b <? c).
+Proof.
+  intros Ha Hb Hc. unfold prod_ltb.
+  destruct (Z.log2_spec a Ha) as [Ha1 Ha2].
+  destruct (Z.log2_spec b Hb) as [Hb1 Hb2].
+  destruct (Z.log2_spec c Hc) as [Hc1 Hc2].
+  pose proof (Z.log2_nonneg a) as Na. pose proof (Z.log2_nonneg b) as Nb.
+  pose proof (Z.log2_nonneg c) as Nc.
+  remember (Z.log2 a) as la. remember (Z.log2 b) as lb. remember (Z.log2 c) as lc.
+  rewrite Z.pow_succ_r in Ha2, Hb2, Hc2 by assumption.
+  destruct (Z.leb_spec (la + lb + 2) lc) as [H|H].
+  - symmetry. apply Z.ltb_lt.
+    assert (P : 2 ^ (la + lb + 2) <= 2 ^ lc) by (apply Z.pow_le_mono_r; lia).
+    rewrite (Z.pow_add_r 2 (la + lb) 2), (Z.pow_add_r 2 la lb) in P by lia.
+    change (2 ^ 2) with 4 in P. nia.
+  - destruct (Z.leb_spec (lc + 1) (la + lb)) as [H'|H'].
+    + symmetry. apply Z.ltb_ge.
+      assert (P : 2 ^ (lc + 1) <= 2 ^ (la + lb)) by (apply Z.pow_le_mono_r; lia).
+      rewrite (Z.pow_add_r 2 lc 1), (Z.pow_add_r 2 la lb) in P by lia.
+      change (2 ^ 1) with 2 in P. nia.
+    + reflexivity.
+Qed.
+
+Lemma mul_add_ltb0_spec (w g r : Z) : mul_add_ltb0 w g r = (w * g + r <? 0).
+Proof.
+  unfold mul_add_ltb0.
+  destruct (Z.eqb_spec w 0) as [->|Hw]; [reflexivity|].
+  destruct (Z.eqb_spec g 0) as [->|Hg]; [rewrite Z.mul_0_r; reflexivity|].
+  simpl. destruct (Z.ltb_spec 0 w), (Z.ltb_spec 0 g); simpl.
+  - rewrite (Z.abs_eq w), (Z.abs_eq g) by lia.
+    destruct (Z.leb_spec 0 r).
+    + symmetry. apply Z.ltb_ge. nia.
+    + rewrite prod_ltb_spec by lia.
+      destruct (Z.ltb_spec (w * g) (- r)), (Z.ltb_spec (w * g + r) 0); lia.
+  - rewrite (Z.abs_eq w), (Z.abs_neq g) by lia.
+    destruct (Z.leb_spec r 0).
+    + symmetry. apply Z.ltb_lt. nia.
+    + rewrite prod_ltb_spec by lia.
+      destruct (Z.ltb_spec (w * - g) (r + 1)), (Z.ltb_spec (w * g + r) 0); simpl; nia.
+  - rewrite (Z.abs_neq w), (Z.abs_eq g) by lia.
+    destruct (Z.leb_spec r 0).
+    + symmetry. apply Z.ltb_lt. nia.
+    + rewrite prod_ltb_spec by lia.
+      destruct (Z.ltb_spec (- w * g) (r + 1)), (Z.ltb_spec (w * g + r) 0); simpl; nia.
+  - rewrite (Z.abs_neq w), (Z.abs_neq g) by lia.
+    destruct (Z.leb_spec 0 r).
+    + symmetry. apply Z.ltb_ge. nia.
+    + rewrite prod_ltb_spec by lia.
+      destruct (Z.ltb_spec (- w * - g) (- r)), (Z.ltb_spec (w * g + r) 0); nia.
+Qed.
+
+Lemma cubic_pass_spec (mq : Z) (wK : Z * Z) (gk : Z) :
+  cubic_pass mq wK gk = (mul_up wK gk + mq <? 0).
+Proof. unfold cubic_pass, mul_up. destruct (0 <=? gk); apply mul_add_ltb0_spec. Qed.
+
+(* good(q, m, k, c): the test passes for placement lowM and for highM (the
+   arguments of each as in [cubic_pass]; gk = G[m][q][k]).
+   Spec (the doc's "Why two placements suffice"): if the hints are verified,
+   c >= 1 and good(q, m, k, c) holds for every k in a set Ks of tokens < m,
+   the model is correct on every input with query token q (at position n-1)
+   and max m whose non-query positions hold m at n-1-c of them and tokens
+   of Ks at the other c; for c = 0, good(q, m, m, 0) means the same for
+   the input (m, ..., m, q). *)
+Definition cubic_good (mq_low mq_high : Z) (wK_low wK_high : Z * Z) (gk : Z) : bool :=
+  if cubic_pass mq_low wK_low gk then cubic_pass mq_high wK_high gk else false.
+
+(* What one count c of k slots needs for a fixed query q. *)
+Record cubic_slots := mk_cubic_slots {
+  cs_c : Z;                   (* c, the number of k slots *)
+  cs_binom : Z;               (* binomial (n-1) c *)
+  cs_SM_low : Z * Z;          (* (SMl, SMh) of placement lowM *)
+  cs_SM_high : Z * Z;         (* (SMl, SMh) of placement highM *)
+  cs_wK_low : list (Z * Z);   (* wK of lowM for every token k = 0..v-1 *)
+  cs_wK_high : list (Z * Z)   (* wK of highM for every token k *)
+}.
+
+(* The placements of c k slots among the sorted non-query positions
+   [order]: lowM puts the max token in the first n-1-c and k in the rest,
+   highM puts the max token in the last n-1-c and k in the first c. *)
+Definition cubic_slots_of (tokq posq : list (Z * Z)) (order : list nat) (n c : nat) : cubic_slots :=
+  let nm := (n - 1 - c)%nat in
+  let SK_low := hint_sum (skipn nm order) posq in
+  let SK_high := hint_sum (firstn c order) posq in
+  mk_cubic_slots (Z.of_nat c) (binomial (n - 1) c)
+    (hint_sum (firstn nm order) posq) (hint_sum (skipn c order) posq)
+    (map (fun t => slot_weight t SK_low) tokq) (map (fun t => slot_weight t SK_high) tokq).
+
+(* What the count needs for one query token q. *)
+Record cubic_query := mk_cubic_query {
+  cq_tok : list (Z * Z);       (* attn_token[q] *)
+  cq_wQ : Z * Z;               (* wQ *)
+  cq_c0 : cubic_slots;         (* c = 0 *)
+  cq_cs : list cubic_slots     (* c = 1, 2, ..., n-1 *)
+}.
+
+Definition cubic_query_of (n q : nat) (keys : list Z) (tokq posq : list (Z * Z)) : cubic_query :=
+  let order := sort_positions keys n in
+  mk_cubic_query tokq (slot_weight (nth q tokq (0, 0)) (nth (n - 1) posq (0, 0)))
+    (cubic_slots_of tokq posq order n 0) (map (cubic_slots_of tokq posq order n) (seq 1 (n - 1))).
+
+(* For q = 0, 1, ...: the rows EQKP[q], attn_token[q], attn_pos[q]. *)
+Fixpoint cubic_queries (n q : nat) (eqkp : matrix) (tok_hints pos_hints : list (list (Z * Z))) : list cubic_query :=
+  match eqkp, tok_hints, pos_hints with
+  | keys :: eqkp', tokq :: th', posq :: ph' =>
+      cubic_query_of n q keys tokq posq :: cubic_queries n (S q) eqkp' th' ph'
+  | _, _, _ => []
+  end.
+
+(* N = #{k < m : good(q, m, k, c)}: walks k = 0, 1, ..., m-1 ([fuel] = m)
+   along the wK of both placements and W[m], with G[m][q][k] = Bmq + W[m][k]. *)
+Fixpoint count_good_k (fuel : nat) (Bmq mq_low mq_high : Z) (wkl wkh : list (Z * Z)) (Wm : list Z)
+         (acc : Z) : Z :=
+  match fuel, wkl, wkh, Wm with
+  | S fuel', a :: wkl', b :: wkh', w :: Wm' =>
+      count_good_k fuel' Bmq mq_low mq_high wkl' wkh' Wm'
+                   (if cubic_good mq_low mq_high a b (Bmq + w) then acc + 1 else acc)
+  | _, _, _, _ => acc
+  end.
+
+(* binomial(n-1, c) * N^c for one c >= 1, with tm = attn_token[q][m],
+   gm = G[m][q][m], mQ = mul_up(wQ, G[m][q][q]), Bmq = B[m][q], Wm = W[m]. *)
+Definition count_c (m : nat) (tm : Z * Z) (gm mQ Bmq : Z) (Wm : list Z) (cs : cubic_slots) : Z :=
+  let mq_low := slot_weight_mul_up tm (cs_SM_low cs) gm + mQ in
+  let mq_high := slot_weight_mul_up tm (cs_SM_high cs) gm + mQ in
+  let N := count_good_k m Bmq mq_low mq_high (cs_wK_low cs) (cs_wK_high cs) Wm 0 in
+  cs_binom cs * N ^ cs_c cs.
+
+(* The sum of [f] over c = 1..cmax, from the list for c = 1..n-1:
+   cmax = n-1 if q = m, else n-2 (the last one is left out). *)
+Fixpoint sum_slots (q_is_m : bool) (f : cubic_slots -> Z) (css : list cubic_slots) : Z :=
+  match css with
+  | [] => 0
+  | [cs] => if q_is_m then f cs else 0
+  | cs :: css' => f cs + sum_slots q_is_m f css'
+  end.
+
+(* The inputs with max m and query q counted by the doc:
+   [good(q, m, m, 0)] + sum_{c=1..cmax} binomial(n-1, c) * N^c, with
+   Bmq = B[m][q], Wm = W[m] and Wmm = W[m][m]. For c = 0 the k term is 0.
+   Spec: for q <= m this is the number of inputs x with x_(n-1) = q and
+   max x = m such that, with c the number of non-query positions p where
+   x_p <> m, either c = 0 and good(q, m, m, 0), or c >= 1 and good(q, m,
+   x_p, c) for every such p (binomial(n-1, c) ways to choose the c
+   positions, N choices for each; c <= n-2 when q < m, since m must occur). *)
+Definition cubic_count_qm (m q : nat) (cq : cubic_query) (Bmq : Z) (Wm : list Z) (Wmm : Z) : Z :=
+  let tm := nth m (cq_tok cq) (0, 0) in
+  let gm := Bmq + Wmm in
+  let mQ := mul_up (cq_wQ cq) (Bmq + nth q Wm 0) in
+  let c0 := cq_c0 cq in
+  let first := if cubic_good (slot_weight_mul_up tm (cs_SM_low c0) gm + mQ)
+                             (slot_weight_mul_up tm (cs_SM_high c0) gm + mQ) (0, 0) (0, 0) gm
+               then 1 else 0 in
+  first + sum_slots (Nat.eqb q m) (count_c m tm gm mQ Bmq Wm) (cq_cs cq).
+
+(* For q = 0..m ([fuel] = m + 1), along the per-query data and B[m]. *)
+Fixpoint cubic_count_q (fuel m q : nat) (cqs : list cubic_query) (Bm Wm : list Z) (Wmm acc : Z) : Z :=
+  match fuel, cqs, Bm with
+  | S fuel', cq :: cqs', b :: Bm' =>
+      cubic_count_q fuel' m (S q) cqs' Bm' Wm Wmm (acc + cubic_count_qm m q cq b Wm Wmm)
+  | _, _, _ => acc
+  end.
+
+(* The count of section 7: for m = 0..v-1, for q = 0..m, [cubic_count_qm].
+   Spec: if the hints pass attn_token_ok and attn_pos_ok and n >= 2,
+   cubic_count .. <= #{x | the model is correct on x}. *)
+Definition cubic_count (e0 : Z) (dv : derived) (tok_hints pos_hints : list (list (Z * Z))) (v n : Z) : Z :=
+  let sc2 := 2 * e0 in let sc4 := 4 * e0 in
+  let eul := table_lo sc2 (EUPU dv) in let euh := table_hi sc2 (EUPU dv) in
+  let evl := table_lo sc4 (EVOU dv) in let evh := table_hi sc4 (EVOU dv) in
+  let pvl := table_lo sc4 (PVOU dv) in let pvh := table_hi sc4 (PVOU dv) in
+  let cqs := cubic_queries (Z.to_nat n) 0 (EQKP dv) tok_hints pos_hints in
+  fold_left (fun acc m =>
+               let mZ := Z.of_nat m in
+               let Wm := pess_W mZ evl evh (pv_pess mZ pvl pvh) in
+               cubic_count_q (S m) m 0 cqs (pess_B mZ eul euh) Wm (nth m Wm 0) acc)
+            (seq 0 (Z.to_nat v)) 0.
+
+(* The count, when n_ctx >= 2, the model is well formed and every hint is
+   verified (the same checks as [certified_counts]); None otherwise. *)
+Definition cubic_certified_count (c : certificate) : option Z :=
+  let cf := cert_config c in
+  let ts := cert_tensors c in
+  if (2 <=? n_ctx cf) && parameters_ok (cert_parameters c) && model_ok cf ts then
+    let e0 := global_scale ts in
+    let dv := derive cf ts e0 in
+    let h := d_head cf in
+    let r := hint_sqrt_d_head c in
+    let S := SQRT_BITS - 4 * e0 in
+    if sqrt_hint_ok h r && attn_token_ok h r S 0 (EQKE dv) (hint_attn_token c)
+       && attn_pos_ok h r S (EQKP dv) (hint_attn_pos c)
+    then Some (cubic_count e0 dv (hint_attn_token c) (hint_attn_pos c) (d_vocab cf) (n_ctx cf))
+    else None
+  else None.
+
+(* proven_correct of the cubic strategy, or 0 when n_ctx < 2, the model is
+   malformed or a hint fails. *)
+Definition cubic_proven_correct (c : certificate) : Z :=
+  match cubic_certified_count c with Some pc => pc | None => 0 end.
+
+(* The whole check of a cubic certificate: hash, n_ctx >= 2, model, hints,
+   count, the lower-bound fraction, and the trivial rest of the record
+   (claimed_wrong = 0, upper bound N/N). *)
+Definition cubic_check (c : certificate) : bool :=
+  match cubic_certified_count c with
+  | None => false
+  | Some pc =>
+      let N := num_inputs c in
+      (weights_sha256 c =? claimed_sha256 c)
+      && (claimed_inputs c =? N)
+      && (0 <=? claimed_correct c) && (claimed_correct c <=? pc)
+      && (fst (claimed_lower_bound c) =? claimed_correct c)
+      && (snd (claimed_lower_bound c) =? N)
+      && (claimed_wrong c =? 0)
+      && (fst (claimed_upper_bound c) =? N)
+      && (snd (claimed_upper_bound c) =? N)
+  end.
+
+(* The reflection lemma of the cubic strategy. (Soundness, later:
+   cubic_proven_correct c is at most the number of inputs on which the
+   real-number model of these weights is correct.) *)
+Lemma cubic_check_sound (c : certificate) :
+  cubic_check c = true ->
+  weights_sha256 c = claimed_sha256 c /\ num_inputs c = claimed_inputs c
+  /\ claimed_correct c <= cubic_proven_correct c.
+Proof.
+  unfold cubic_check, cubic_proven_correct.
+  destruct (cubic_certified_count c) as [pc|]; [|discriminate].
+  intro H. repeat rewrite andb_true_iff in H.
+  destruct H as [[[[[[[[H1 H2] _] H4] _] _] _] _] _].
+  apply Z.eqb_eq in H1. apply Z.eqb_eq in H2. apply Z.leb_le in H4.
   auto.
 Qed.

@@ -1068,7 +1068,9 @@ same checks as `certified_counts`); `none` otherwise. -/
 def cubic_certified_count (c : cubic_certificate) : Option Int :=
   let cf := c.cert_config
   let ts := c.cert_tensors
-  bif parameters_ok c.cert_parameters && model_ok cf ts then
+  -- The cubic strategy needs n_ctx >= 2 (doc, section 7): with one position the count
+  -- would include inputs (m, ..., m, q) with q < m, which do not exist.
+  bif Nat.ble 2 cf.n_ctx && parameters_ok c.cert_parameters && model_ok cf ts then
     let e0 := global_scale ts
     let dv := derive cf ts e0
     let h := Int.ofNat cf.d_head

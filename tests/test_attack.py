@@ -390,7 +390,7 @@ def test_tamper_campaign_every_mutation_is_rejected_by_the_checker(campaign_cert
 
 
 @pytest.mark.prover
-@pytest.mark.parametrize("strategy", ["brute-force"])
+@pytest.mark.parametrize("strategy", ["brute-force", "cubic"])
 def test_tamper_campaign_sample_is_rejected_by_coq(campaign_certs, tmp_path, strategy, capsys):
     """Coq on a seeded sample of the mutations that render (the rest are refused by the renderer)."""
     require_coqc()

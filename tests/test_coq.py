@@ -12,6 +12,7 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 from importlib.resources import files
 from pathlib import Path
 
@@ -19,11 +20,13 @@ import numpy as np
 import pytest
 
 from mechcert.certificates.certificate import build_certificate
-from mechcert.certificates.render_coq import CHUNK, COQ_FILES, coq_context, render_coq
+from mechcert.certificates.cubic import cubic_count
+from mechcert.certificates.max_of_k import MaxOfKModel
+from mechcert.certificates.render_coq import CHUNK, COQ_FILES, THEOREM_NAMES, coq_context, render_coq
 from mechcert.checker import check as auditor
-from mechcert.extract import weights_from_arrays
+from mechcert.extract import load_model, weights_from_arrays
 
-from .conftest import random_arrays, require_coqc
+from .conftest import SMALL_MODEL, random_arrays, require_coqc, tiny_model_file
 
 CLOSED = "Closed under the global context"
 
@@ -98,10 +101,15 @@ def accepted(r: subprocess.CompletedProcess) -> bool:
     return r.returncode == 0 and CLOSED in r.stdout
 
 
-def rejected_by_check(r: subprocess.CompletedProcess) -> bool:
-    """make check failed because [check cert] computed to false (not, say, a syntax error)."""
+def rejected_by_check(r: subprocess.CompletedProcess, check: str = "check") -> bool:
+    """make check failed because [check cert] (or [cubic_check cert]) computed to false
+    (not, say, a syntax error)."""
     out = " ".join((r.stdout + r.stderr).split())
-    return r.returncode != 0 and 'is expected to have type "check cert = true"' in out
+    return r.returncode != 0 and f'is expected to have type "{check} cert = true"' in out
+
+
+def rejected_by_cubic_check(r: subprocess.CompletedProcess) -> bool:
+    return rejected_by_check(r, "cubic_check")
 
 
 # -- rendering (no prover) -------------------------------------------------
@@ -227,11 +235,18 @@ def test_render_refuses_config_mismatch_between_files(tiny, tmp_path):
         render_coq(cert, weights, tmp_path / "coq")
 
 
-def test_render_refuses_other_strategies(tiny, tmp_path):
+@pytest.mark.parametrize("strategy", ["cubic-v0", "exhaustive", None, 7, ["cubic"]])
+def test_render_refuses_other_strategies(tiny, tmp_path, strategy):
     cert, weights = fresh(tiny)
-    cert["strategy"] = "cubic"
-    with pytest.raises(ValueError, match="brute-force"):
+    cert["strategy"] = strategy
+    with pytest.raises(ValueError, match="brute-force, cubic"):
         render_coq(cert, weights, tmp_path / "coq")
+
+
+def test_brute_force_makefile_names_its_theorem(tiny, tmp_path):
+    render_coq(*fresh(tiny), tmp_path / "coq")
+    assert "max_of_k_brute_force_certificate: closed" in (tmp_path / "coq" / "Makefile").read_text()
+    assert "cubic" not in (tmp_path / "coq" / "Certificate.v").read_text()
 
 
 def test_reference_hash_matches_the_extractor(tiny):
@@ -474,3 +489,166 @@ def test_library_float32_decoding_agrees_with_the_standalone_checker(tmp_path):
     for bits in [0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0xFFFFFFFF, 2**32, -1]:
         ex.append(f"float32_ok {_zlit(bits)} = false")
     coq_examples(tmp_path, ex)
+
+
+# -- the cubic strategy (docs/certificate-format.md, section 7) ---------------
+@pytest.fixture(scope="module")
+def weak_cubic(weak_model_file) -> tuple[dict, dict]:
+    """(certificate.json, weights.json) of the cubic certificate of a weak tiny model (v=6, n=3)."""
+    res = build_certificate(load_model(weak_model_file), strategy="cubic")
+    assert 0 < res.claim["proven_correct"] < res.claim["inputs"]
+    return res.certificate, res.weights.to_json_dict()
+
+
+def set_cubic_claim(cert: dict, correct: int) -> None:
+    c = cert["claim"]
+    c["proven_correct"] = correct
+    c["accuracy_lower_bound"] = {"numerator": correct, "denominator": c["inputs"]}
+
+
+def test_cubic_claim_has_no_upper_bound(weak_cubic):
+    assert set(weak_cubic[0]["claim"]) == {"inputs", "proven_correct", "accuracy_lower_bound"}
+
+
+def test_cubic_theorem_states_hash_inputs_and_count(weak_cubic, tmp_path):
+    cert, weights = copy.deepcopy(weak_cubic)
+    render_coq(cert, weights, tmp_path / "coq")
+    text = (tmp_path / "coq" / "Certificate.v").read_text()
+    c = cert["claim"]
+    statement = (f"Theorem max_of_k_cubic_certificate :\n"
+                 f"  weights_sha256 cert = 0x{cert['model']['sha256']}\n"
+                 f"  /\\ num_inputs cert = {c['inputs']}\n"
+                 f"  /\\ {c['proven_correct']} <= cubic_proven_correct cert.")
+    assert statement in text
+    assert "refine (cubic_check_sound cert _)" in text
+    assert f"is correct on at least {c['proven_correct']} of its {c['inputs']} = 6^3 inputs" in text
+    assert "by the cubic compact proof" in text
+    assert "Print Assumptions max_of_k_cubic_certificate." in text
+    # the record's other fields hold the trivial claim that cubic_check requires
+    assert "claimed_wrong := 0;" in text
+    assert f"claimed_upper_bound := ({c['inputs']}, {c['inputs']})" in text
+    assert "max_of_k_cubic_certificate: closed" in (tmp_path / "coq" / "Makefile").read_text()
+    assert THEOREM_NAMES["cubic"] == "max_of_k_cubic_certificate"
+
+
+@pytest.mark.parametrize("extra", ["proven_wrong", "accuracy_upper_bound"])
+def test_render_refuses_a_cubic_claim_with_an_upper_bound(weak_cubic, tmp_path, extra):
+    cert, weights = copy.deepcopy(weak_cubic)
+    cert["claim"][extra] = 0 if extra == "proven_wrong" else {"numerator": 1, "denominator": 216}
+    with pytest.raises(ValueError, match="cubic claim"):
+        render_coq(cert, weights, tmp_path / "coq")
+
+
+def test_render_refuses_a_cubic_claim_without_its_lower_bound(weak_cubic, tmp_path):
+    cert, weights = copy.deepcopy(weak_cubic)
+    del cert["claim"]["accuracy_lower_bound"]
+    with pytest.raises(ValueError, match="accuracy_lower_bound"):
+        render_coq(cert, weights, tmp_path / "coq")
+
+
+@pytest.mark.prover
+def test_coq_accepts_the_cubic_certificate_of_the_small_model_with_no_axioms(tmp_path):
+    require_coqc()
+    out = tmp_path / "cert"
+    r = subprocess.run([sys.executable, "-m", "mechcert", "certify", str(SMALL_MODEL),
+                        "--strategy", "cubic", "--out", str(out), "--emit", "coq"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    text = (out / "coq" / "Certificate.v").read_text()
+    assert "max_of_k_cubic_certificate" in text
+    r = make_check(out / "coq")
+    assert accepted(r), r.stdout + r.stderr
+    assert "max_of_k_cubic_certificate: closed under the global context" in r.stdout
+
+
+@pytest.mark.prover
+def test_coq_accepts_the_cubic_certificate_of_a_weak_model_with_no_axioms(weak_cubic, tmp_path):
+    r = coq_verdict(*copy.deepcopy(weak_cubic), tmp_path)
+    assert accepted(r), r.stdout + r.stderr
+
+
+@pytest.mark.prover
+def test_coq_rejects_a_cubic_claim_one_above_the_count(weak_cubic, tmp_path):
+    cert, weights = copy.deepcopy(weak_cubic)
+    set_cubic_claim(cert, cert["claim"]["proven_correct"] + 1)
+    assert rejected_by_cubic_check(coq_verdict(cert, weights, tmp_path))
+
+
+@pytest.mark.prover
+def test_coq_rejects_a_cubic_lower_bound_fraction_that_is_not_the_count(weak_cubic, tmp_path):
+    cert, weights = copy.deepcopy(weak_cubic)
+    cert["claim"]["accuracy_lower_bound"]["numerator"] -= 1
+    assert rejected_by_cubic_check(coq_verdict(cert, weights, tmp_path))
+
+
+@pytest.mark.prover
+def test_coq_rejects_a_cubic_certificate_with_a_weight_changed_by_one_ulp(weak_cubic, tmp_path):
+    cert, weights = copy.deepcopy(weak_cubic)
+    # the second value of W_U, one ulp further from zero; the hash still claims the old weights
+    set_bits(weights, "unembed.W_U", 1, get_bits(weights, "unembed.W_U", 1) + 1)
+    assert rejected_by_cubic_check(coq_verdict(cert, weights, tmp_path))
+
+
+@pytest.mark.prover
+def test_coq_rejects_a_cubic_certificate_with_a_changed_hash(weak_cubic, tmp_path):
+    cert, weights = copy.deepcopy(weak_cubic)
+    sha = cert["model"]["sha256"]
+    cert["model"]["sha256"] = ("0" if sha[0] != "0" else "1") + sha[1:]
+    assert rejected_by_cubic_check(coq_verdict(cert, weights, tmp_path))
+
+
+@pytest.mark.prover
+def test_coq_rejects_a_cubic_certificate_with_a_nontrivial_wrong_count(weak_cubic, tmp_path):
+    # Certificate.v edited by hand: a cubic record must hold the trivial claimed_wrong = 0.
+    require_coqc()
+    out = tmp_path / "coq"
+    render_coq(*copy.deepcopy(weak_cubic), out)
+    text = (out / "Certificate.v").read_text()
+    assert text.count("claimed_wrong := 0;") == 1
+    (out / "Certificate.v").write_text(text.replace("claimed_wrong := 0;", "claimed_wrong := 1;"))
+    assert rejected_by_cubic_check(make_check(out))
+
+
+@pytest.mark.prover
+def test_coq_rejects_the_cubic_claim_of_a_one_position_model(tmp_path):
+    # n_ctx = 1: the producer refuses the cubic strategy, so the certificate is made by hand
+    # from a brute-force one; even the claim "at least 0 correct" must be rejected.
+    arrays = random_arrays(np.random.default_rng(3), v=5, n=1, d=6, h=8, scale=0.5)
+    res = build_certificate(weights_from_arrays(arrays))
+    cert, weights = res.certificate, res.weights.to_json_dict()
+    cert["strategy"] = "cubic"
+    cert["claim"] = {"inputs": 5, "proven_correct": 0, "accuracy_lower_bound": {"numerator": 0, "denominator": 5}}
+    assert rejected_by_cubic_check(coq_verdict(cert, weights, tmp_path))
+
+
+def coq_cubic_count(cert: dict, weights: dict, tmp_path: Path) -> int:
+    """cubic_proven_correct of the rendered certificate, as Coq computes it."""
+    require_coqc()
+    out = tmp_path / "coq"
+    render_coq(cert, weights, out)
+    with open(out / "Certificate.v", "a") as f:
+        f.write("\nEval vm_compute in cubic_proven_correct cert.\n")
+    r = make_check(out)
+    assert accepted(r), r.stdout + r.stderr
+    m = re.search(r"^\s*= (\d+)\s*:\s*Z\s*$", r.stdout, re.M)
+    assert m, r.stdout
+    return int(m.group(1))
+
+
+@pytest.mark.prover
+@pytest.mark.parametrize("cfg, tie", [((2, 7, 4, 8, 300), False), ((5, 4, 5, 8, 400), False),
+                                      ((2, 7, 4, 8, 300), True)],
+                         ids=["s2_v7_n4", "s5_v4_n5", "s2_v7_n4_tied_positions"])
+def test_coq_cubic_count_equals_the_producers(tmp_path, cfg, tie):
+    w = load_model(tiny_model_file(tmp_path, *cfg))
+    if tie:  # positions 0 and 2 equal: EQKP[q][0] = EQKP[q][2], so the sort must break ties by position
+        arrays = {t.name: t.as_float64().astype(np.float32) for t in w.tensors}
+        arrays["pos_embed.W_pos"][2] = arrays["pos_embed.W_pos"][0]
+        w = weights_from_arrays(arrays)
+        assert all(row[0] == row[2] for row in MaxOfKModel(w).EQKP)
+    res = build_certificate(w, strategy="cubic")
+    model = MaxOfKModel(w)
+    expected = cubic_count(model, model.hints()).proven_correct
+    assert expected == res.claim["proven_correct"]
+    assert 0 < expected < res.claim["inputs"]
+    assert coq_cubic_count(res.certificate, res.weights.to_json_dict(), tmp_path) == expected
