@@ -13,13 +13,13 @@ a certificate can inject Coq text. Anything else is refused with ValueError.
 """
 from __future__ import annotations
 
-import re
 from importlib.resources import files
 from pathlib import Path
 
 import jinja2
 
 from .io import atomic_write_text
+from .render_common import THEOREM_NAMES, validated_certificate, want_int
 
 __all__ = ["render_coq", "coq_context", "COQ_FILES", "CHUNK", "THEOREM_NAMES"]
 
@@ -33,71 +33,14 @@ COQ_FILES = {
 
 CHUNK = 1000  # at most this many elements in one list literal (longer ones overflow Coq's stack)
 
-# The theorem of each strategy (docs/certificate-format.md: section 5 brute force, section 7 cubic).
-THEOREM_NAMES = {"brute-force": "max_of_k_brute_force_certificate", "cubic": "max_of_k_cubic_certificate"}
-
-_NAME_RE = re.compile(r"[A-Za-z0-9_.]+")  # always used with fullmatch (no "$": it allows a final newline)
-_SHA_RE = re.compile(r"[0-9a-f]{64}")
-_HEX_RE = re.compile(r"(?:[0-9a-f]{8})*")
-_CONFIG_KEYS = ("d_vocab", "d_vocab_out", "n_ctx", "d_model", "d_head", "n_heads", "n_layers")
-_PARAM_KEYS = ("sqrt_bits", "hint_bits", "exp_bits", "taylor_n", "logit_bits")
+_int = want_int
 
 
-# -- validation ------------------------------------------------------------
-def _int(x, what: str) -> int:
-    """An int and nothing else (bool, float, str refused)."""
-    if type(x) is not int:
-        raise ValueError(f"{what}: expected an integer, got {type(x).__name__}")
-    return x
-
-
-def _field(d, key: str, what: str):
-    if not isinstance(d, dict) or key not in d:
-        raise ValueError(f"{what}: missing field {key!r}")
-    return d[key]
-
-
-def _int_list(x, what: str) -> list[int]:
-    if not isinstance(x, list):
-        raise ValueError(f"{what}: expected a list")
-    return [_int(v, f"{what}[{i}]") for i, v in enumerate(x)]
-
-
-def _pair(x, what: str) -> tuple[int, int]:
-    if not isinstance(x, list) or len(x) != 2:
-        raise ValueError(f"{what}: expected a pair [lo, hi]")
-    return _int(x[0], f"{what}[0]"), _int(x[1], f"{what}[1]")
-
-
-def _pair_table(x, what: str) -> list[list[tuple[int, int]]]:
-    if not isinstance(x, list):
-        raise ValueError(f"{what}: expected a list of rows")
-    out = []
-    for i, row in enumerate(x):
-        if not isinstance(row, list):
-            raise ValueError(f"{what}[{i}]: expected a list")
-        out.append([_pair(p, f"{what}[{i}][{j}]") for j, p in enumerate(row)])
-    return out
-
-
-def _sha(x, what: str) -> str:
-    if not isinstance(x, str) or not _SHA_RE.fullmatch(x):
-        raise ValueError(f"{what}: expected 64 lowercase hex digits")
-    return x
-
-
-def _tensor(entry, index: int) -> dict:
-    what = f"weights.json tensors[{index}]"
-    name = _field(entry, "name", what)
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-        raise ValueError(f"{what}: tensor name {name!r} does not match [A-Za-z0-9_.]+")
-    shape = _int_list(_field(entry, "shape", what), f"tensor {name} shape")
-    hexs = _field(entry, "float32_hex", what)
-    if not isinstance(hexs, str) or not _HEX_RE.fullmatch(hexs):
-        raise ValueError(f"tensor {name}: float32_hex must be lowercase hex, 8 digits per value")
+def _tensor_chunks(t: dict) -> dict:
+    hexs = t["float32_hex"]
     bits = [int(hexs[i:i + 8], 16) for i in range(0, len(hexs), 8)]
-    chunks = [bits[i:i + CHUNK] for i in range(0, len(bits), CHUNK)]
-    return {"index": index, "name": name, "shape": shape, "chunks": chunks}
+    return {"index": t["index"], "name": t["name"], "shape": t["shape"],
+            "chunks": [bits[i:i + CHUNK] for i in range(0, len(bits), CHUNK)]}
 
 
 def _row_chunks(table: list[list], limit: int = CHUNK) -> list[list[list]]:
@@ -131,60 +74,18 @@ def coq_context(cert: dict, weights: dict) -> dict:
     attn_token_chunks   [[row]] with row = [(L, H)], at most CHUNK pairs per chunk (v rows in all)
     attn_pos_chunks     the same for attn_pos (v rows of n pairs)
     """
-    if not isinstance(cert, dict) or not isinstance(weights, dict):
-        raise ValueError("certificate and weights must be JSON objects")
-    if cert.get("format") != "mechcert-certificate" or cert.get("version") != 1:
-        raise ValueError("not a mechcert-certificate version 1")
-    strategy = cert.get("strategy")
-    if cert.get("task") != "max-of-k" or not isinstance(strategy, str) or strategy not in THEOREM_NAMES:
-        raise ValueError(f"the Coq library checks task max-of-k, strategies {', '.join(THEOREM_NAMES)}; "
-                         f"got {cert.get('task')!r}, {strategy!r}")
-    if weights.get("format") != "mechcert-weights" or weights.get("version") != 1:
-        raise ValueError("not a mechcert-weights version 1 file")
-    model = _field(cert, "model", "certificate")
-    sha = _sha(_field(model, "sha256", "certificate model"), "certificate model sha256")
-    config = {k: _int(_field(_field(model, "config", "certificate model"), k, "model config"), f"config {k}")
-              for k in _CONFIG_KEYS}
-    wconfig = _field(weights, "config", "weights.json")
-    if {k: wconfig.get(k) for k in _CONFIG_KEYS} != config:
-        raise ValueError("model config differs between certificate.json and weights.json")
-    params = {k: _int(_field(_field(cert, "parameters", "certificate"), k, "parameters"), f"parameter {k}")
-              for k in _PARAM_KEYS}
-    claim = _field(cert, "claim", "certificate")
-    lower = _field(claim, "accuracy_lower_bound", "claim")
-    claim_ctx = {
-        "inputs": _int(_field(claim, "inputs", "claim"), "claim inputs"),
-        "proven_correct": _int(_field(claim, "proven_correct", "claim"), "claim proven_correct"),
-        "lower_numerator": _int(_field(lower, "numerator", "accuracy_lower_bound"), "lower numerator"),
-        "lower_denominator": _int(_field(lower, "denominator", "accuracy_lower_bound"), "lower denominator"),
-    }
-    if strategy == "brute-force":
-        upper = _field(claim, "accuracy_upper_bound", "claim")
-        claim_ctx.update({
-            "proven_wrong": _int(_field(claim, "proven_wrong", "claim"), "claim proven_wrong"),
-            "upper_numerator": _int(_field(upper, "numerator", "accuracy_upper_bound"), "upper numerator"),
-            "upper_denominator": _int(_field(upper, "denominator", "accuracy_upper_bound"), "upper denominator"),
-        })
-    else:
-        # A cubic claim is a lower bound only (section 7); a field that Coq would not check is refused.
-        extra = sorted(k for k in ("proven_wrong", "accuracy_upper_bound") if k in claim)
-        if extra:
-            raise ValueError(f"a cubic claim has no {' or '.join(extra)} (docs/certificate-format.md, section 7)")
-    hints = _field(cert, "hints", "certificate")
-    tensors = _field(weights, "tensors", "weights.json")
-    if not isinstance(tensors, list):
-        raise ValueError("weights.json: tensors must be a list")
+    v = validated_certificate(cert, weights, "Coq")
     return {
-        "strategy": strategy,
-        "theorem": THEOREM_NAMES[strategy],
-        "sha256": sha,
-        "config": config,
-        "parameters": params,
-        "claim": claim_ctx,
-        "tensors": [_tensor(t, i) for i, t in enumerate(tensors)],
-        "sqrt_d_head": list(_pair(_field(hints, "sqrt_d_head", "hints"), "hints sqrt_d_head")),
-        "attn_token_chunks": _row_chunks(_pair_table(_field(hints, "attn_token", "hints"), "hints attn_token")),
-        "attn_pos_chunks": _row_chunks(_pair_table(_field(hints, "attn_pos", "hints"), "hints attn_pos")),
+        "strategy": v["strategy"],
+        "theorem": v["theorem"],
+        "sha256": v["sha256"],
+        "config": v["config"],
+        "parameters": v["parameters"],
+        "claim": v["claim"],
+        "tensors": [_tensor_chunks(t) for t in v["tensors"]],
+        "sqrt_d_head": list(v["sqrt_d_head"]),
+        "attn_token_chunks": _row_chunks(v["attn_token"]),
+        "attn_pos_chunks": _row_chunks(v["attn_pos"]),
     }
 
 

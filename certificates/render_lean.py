@@ -28,6 +28,7 @@ from pathlib import Path
 import jinja2
 
 from .io import atomic_write_text
+from .render_common import THEOREM_NAMES, validated_certificate, want_int, want_nat
 
 __all__ = ["render_lean", "lean_context", "audit_axioms", "pack_fields", "encode_signed",
            "LEAN_FILES", "CHUNK", "THEOREM_NAMES", "STANDARD_AXIOMS", "NATIVE_AXIOMS"]
@@ -43,62 +44,12 @@ LEAN_FILES = {
 
 CHUNK = 256  # float32 values per Nat literal (8 KiB of bits; decoding cost is quadratic in a chunk)
 
-THEOREM_NAMES = {"brute-force": "max_of_k_brute_force_certificate", "cubic": "max_of_k_cubic_certificate"}
-
 # The axioms of Lean's foundations: a theorem may use them (classical logic is sound).
 STANDARD_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
 # What native_decide adds: trust in the compiler and the interpreter that evaluated `check`.
 NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.]+$")
-_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
-_HEX_RE = re.compile(r"^(?:[0-9a-f]{8})*$")
-_CONFIG_KEYS = ("d_vocab", "d_vocab_out", "n_ctx", "d_model", "d_head", "n_heads", "n_layers")
-_PARAM_KEYS = ("sqrt_bits", "hint_bits", "exp_bits", "taylor_n", "logit_bits")
-
-
-# -- validation ------------------------------------------------------------
-def _int(x, what: str) -> int:
-    """An int and nothing else (bool, float, str refused)."""
-    if type(x) is not int:
-        raise ValueError(f"{what}: expected an integer, got {type(x).__name__}")
-    return x
-
-
-def _nat(x, what: str) -> int:
-    """A non-negative int (a Lean `Nat` field)."""
-    if _int(x, what) < 0:
-        raise ValueError(f"{what}: expected a non-negative integer, got {x}")
-    return x
-
-
-def _field(d, key: str, what: str):
-    if not isinstance(d, dict) or key not in d:
-        raise ValueError(f"{what}: missing field {key!r}")
-    return d[key]
-
-
-def _pair(x, what: str) -> tuple[int, int]:
-    if not isinstance(x, list) or len(x) != 2:
-        raise ValueError(f"{what}: expected a pair [lo, hi]")
-    return _int(x[0], f"{what}[0]"), _int(x[1], f"{what}[1]")
-
-
-def _pair_table(x, what: str) -> list[list[tuple[int, int]]]:
-    if not isinstance(x, list):
-        raise ValueError(f"{what}: expected a list of rows")
-    out = []
-    for i, row in enumerate(x):
-        if not isinstance(row, list):
-            raise ValueError(f"{what}[{i}]: expected a list")
-        out.append([_pair(p, f"{what}[{i}][{j}]") for j, p in enumerate(row)])
-    return out
-
-
-def _sha(x, what: str) -> str:
-    if not isinstance(x, str) or not _SHA_RE.match(x):
-        raise ValueError(f"{what}: expected 64 lowercase hex digits")
-    return x
+_int, _nat = want_int, want_nat
 
 
 # -- packing ---------------------------------------------------------------
@@ -124,23 +75,13 @@ def _hex_literal(values: list[int], width: int) -> str:
     return f"0x{x:0{digits}x}"
 
 
-def _tensor(entry, index: int) -> dict:
-    what = f"weights.json tensors[{index}]"
-    name = _field(entry, "name", what)
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise ValueError(f"{what}: tensor name {name!r} does not match [A-Za-z0-9_.]+")
-    shape_raw = _field(entry, "shape", what)
-    if not isinstance(shape_raw, list):
-        raise ValueError(f"tensor {name} shape: expected a list")
-    shape = [_nat(d, f"tensor {name} shape[{i}]") for i, d in enumerate(shape_raw)]
-    hexs = _field(entry, "float32_hex", what)
-    if not isinstance(hexs, str) or not _HEX_RE.match(hexs):
-        raise ValueError(f"tensor {name}: float32_hex must be lowercase hex, 8 digits per value")
+def _tensor(t: dict) -> dict:
+    hexs = t["float32_hex"]
     step = 8 * CHUNK
     # Each chunk's literal is the float32_hex substring itself (fields of 32 bits, in order).
     chunks = [{"count": len(hexs[i:i + step]) // 8, "literal": "0x" + hexs[i:i + step]}
               for i in range(0, len(hexs), step)]
-    return {"index": index, "name": name, "shape": shape, "chunks": chunks}
+    return {"index": t["index"], "name": t["name"], "shape": t["shape"], "chunks": chunks}
 
 
 def _hint_table(table: list[list[tuple[int, int]]]) -> dict:
@@ -154,58 +95,21 @@ def _hint_table(table: list[list[tuple[int, int]]]) -> dict:
 
 def lean_context(cert: dict, weights: dict, native: bool = False) -> dict:
     """The Jinja context of the Lean templates: validated integers, names and digests only."""
-    if not isinstance(cert, dict) or not isinstance(weights, dict):
-        raise ValueError("certificate and weights must be JSON objects")
-    if cert.get("format") != "mechcert-certificate" or cert.get("version") != 1:
-        raise ValueError("not a mechcert-certificate version 1")
-    strategy = cert.get("strategy")
-    if cert.get("task") != "max-of-k" or strategy not in THEOREM_NAMES:
-        raise ValueError(f"the Lean library checks task max-of-k, strategies {', '.join(THEOREM_NAMES)}; "
-                         f"got {cert.get('task')!r}, {strategy!r}")
-    if weights.get("format") != "mechcert-weights" or weights.get("version") != 1:
-        raise ValueError("not a mechcert-weights version 1 file")
     if type(native) is not bool:
         raise ValueError("native must be a bool")
-    model = _field(cert, "model", "certificate")
-    sha = _sha(_field(model, "sha256", "certificate model"), "certificate model sha256")
-    config = {k: _nat(_field(_field(model, "config", "certificate model"), k, "model config"), f"config {k}")
-              for k in _CONFIG_KEYS}
-    wconfig = _field(weights, "config", "weights.json")
-    if {k: wconfig.get(k) for k in _CONFIG_KEYS} != config:
-        raise ValueError("model config differs between certificate.json and weights.json")
-    params = {k: _nat(_field(_field(cert, "parameters", "certificate"), k, "parameters"), f"parameter {k}")
-              for k in _PARAM_KEYS}
-    claim = _field(cert, "claim", "certificate")
-    lower = _field(claim, "accuracy_lower_bound", "claim")
-    claim_ctx = {
-        "inputs": _int(_field(claim, "inputs", "claim"), "claim inputs"),
-        "proven_correct": _int(_field(claim, "proven_correct", "claim"), "claim proven_correct"),
-        "lower_numerator": _int(_field(lower, "numerator", "accuracy_lower_bound"), "lower numerator"),
-        "lower_denominator": _int(_field(lower, "denominator", "accuracy_lower_bound"), "lower denominator"),
-    }
-    if strategy == "brute-force":
-        upper = _field(claim, "accuracy_upper_bound", "claim")
-        claim_ctx.update({
-            "proven_wrong": _int(_field(claim, "proven_wrong", "claim"), "claim proven_wrong"),
-            "upper_numerator": _int(_field(upper, "numerator", "accuracy_upper_bound"), "upper numerator"),
-            "upper_denominator": _int(_field(upper, "denominator", "accuracy_upper_bound"), "upper denominator"),
-        })
-    hints = _field(cert, "hints", "certificate")
-    tensors = _field(weights, "tensors", "weights.json")
-    if not isinstance(tensors, list):
-        raise ValueError("weights.json: tensors must be a list")
+    v = validated_certificate(cert, weights, "Lean")
     return {
-        "strategy": strategy,
-        "theorem": THEOREM_NAMES[strategy],
+        "strategy": v["strategy"],
+        "theorem": v["theorem"],
         "lean_native": native,
-        "sha256": sha,
-        "config": config,
-        "parameters": params,
-        "claim": claim_ctx,
-        "tensors": [_tensor(t, i) for i, t in enumerate(tensors)],
-        "sqrt_d_head": list(_pair(_field(hints, "sqrt_d_head", "hints"), "hints sqrt_d_head")),
-        "attn_token": _hint_table(_pair_table(_field(hints, "attn_token", "hints"), "hints attn_token")),
-        "attn_pos": _hint_table(_pair_table(_field(hints, "attn_pos", "hints"), "hints attn_pos")),
+        "sha256": v["sha256"],
+        "config": v["config"],
+        "parameters": v["parameters"],
+        "claim": v["claim"],
+        "tensors": [_tensor(t) for t in v["tensors"]],
+        "sqrt_d_head": list(v["sqrt_d_head"]),
+        "attn_token": _hint_table(v["attn_token"]),
+        "attn_pos": _hint_table(v["attn_pos"]),
     }
 
 
