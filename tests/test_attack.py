@@ -392,8 +392,12 @@ def test_tamper_campaign_every_mutation_is_rejected_by_the_checker(campaign_cert
 @pytest.mark.prover
 @pytest.mark.parametrize("strategy", ["brute-force", "cubic"])
 def test_tamper_campaign_sample_is_rejected_by_coq(campaign_certs, tmp_path, strategy, capsys):
-    """Coq on a seeded sample of the mutations that render (the rest are refused by the renderer)."""
+    """Coq on a seeded sample of the mutations (CI: 16 per strategy, as each make check takes seconds);
+    MECHCERT_COQ_CAMPAIGN=all runs every one."""
     require_coqc()
+    import os
+
+    size = os.environ.get("MECHCERT_COQ_CAMPAIGN", "16")
     from mechcert.certificates.render_coq import render_coq
 
     res = campaign_certs[strategy]
@@ -402,7 +406,7 @@ def test_tamper_campaign_sample_is_rejected_by_coq(campaign_certs, tmp_path, str
     render_coq(cert, weights, honest)
     honest_files = {p.name: p.read_bytes() for p in honest.iterdir()}
     muts = [m for m in _mutations(cert, weights, seed=2026) if ".json" not in m[0] and "swapped" not in m[0]]
-    sample = random.Random(7).sample(muts, 16)
+    sample = muts if size == "all" else random.Random(7).sample(muts, int(size))
     tried = rejected = unchanged = 0
     for i, (label, fn) in enumerate(sample):
         c, w = copy.deepcopy(cert), copy.deepcopy(weights)
@@ -426,7 +430,7 @@ def test_tamper_campaign_sample_is_rejected_by_coq(campaign_certs, tmp_path, str
     with capsys.disabled():
         print(f"\n[tamper campaign, Coq sample, {strategy}] mutations tried {tried}, rejected {rejected}, "
               f"accepted {tried - rejected} ({unchanged} more left the Coq data unchanged)")
-    assert tried >= 10
+    assert tried >= min(10, len(sample) - unchanged)
 
 
 # ---------------------------------------------------------------------------
