@@ -653,7 +653,11 @@ Definition proven_wrong (c : certificate) : Z :=
   match certified_counts c with Some (_, pw) => pw | None => 0 end.
 
 (* The whole check of the doc: hash, model, hints, counts, fractions. *)
+(* The hash is tested first, under an [if] (the VM evaluates only the branch
+   taken): a certificate whose weights were altered is rejected before any
+   expensive computation on them. *)
 Definition check (c : certificate) : bool :=
+  if weights_sha256 c =? claimed_sha256 c then
   match certified_counts c with
   | None => false
   | Some (pc, pw) =>
@@ -666,7 +670,8 @@ Definition check (c : certificate) : bool :=
       && (snd (claimed_lower_bound c) =? N)
       && (fst (claimed_upper_bound c) =? N - claimed_wrong c)
       && (snd (claimed_upper_bound c) =? N)
-  end.
+  end
+  else false.
 
 (* The reflection lemma: a certificate that passes [check] states true facts
    about its own weights. (Soundness, later: proven_correct c is at most the
@@ -678,9 +683,10 @@ Lemma check_sound (c : certificate) :
   /\ claimed_correct c <= proven_correct c /\ claimed_wrong c <= proven_wrong c.
 Proof.
   unfold check, proven_correct, proven_wrong.
+  destruct (weights_sha256 c =? claimed_sha256 c) eqn:H1; [|discriminate].
   destruct (certified_counts c) as [[pc pw]|]; [|discriminate].
   intro H. repeat rewrite andb_true_iff in H.
-  destruct H as [[[[[[[[[H1 H2] _] H4] _] H6] _] _] _] _].
+  destruct H as [[[[[[[[[_ H2] _] H4] _] H6] _] _] _] _].
   apply Z.eqb_eq in H1. apply Z.eqb_eq in H2. apply Z.leb_le in H4. apply Z.leb_le in H6.
   auto.
 Qed.
@@ -1033,6 +1039,7 @@ Definition cubic_proven_correct (c : certificate) : Z :=
    count, the lower-bound fraction, and the trivial rest of the record
    (claimed_wrong = 0, upper bound N/N). *)
 Definition cubic_check (c : certificate) : bool :=
+  if weights_sha256 c =? claimed_sha256 c then  (* first: see [check] *)
   match cubic_certified_count c with
   | None => false
   | Some pc =>
@@ -1045,7 +1052,8 @@ Definition cubic_check (c : certificate) : bool :=
       && (claimed_wrong c =? 0)
       && (fst (claimed_upper_bound c) =? N)
       && (snd (claimed_upper_bound c) =? N)
-  end.
+  end
+  else false.
 
 (* The reflection lemma of the cubic strategy. (Soundness, later:
    cubic_proven_correct c is at most the number of inputs on which the
@@ -1056,9 +1064,10 @@ Lemma cubic_check_sound (c : certificate) :
   /\ claimed_correct c <= cubic_proven_correct c.
 Proof.
   unfold cubic_check, cubic_proven_correct.
+  destruct (weights_sha256 c =? claimed_sha256 c) eqn:H1; [|discriminate].
   destruct (cubic_certified_count c) as [pc|]; [|discriminate].
   intro H. repeat rewrite andb_true_iff in H.
-  destruct H as [[[[[[[[H1 H2] _] H4] _] _] _] _] _].
+  destruct H as [[[[[[[[_ H2] _] H4] _] _] _] _] _].
   apply Z.eqb_eq in H1. apply Z.eqb_eq in H2. apply Z.leb_le in H4.
   auto.
 Qed.

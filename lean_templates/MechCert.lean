@@ -892,9 +892,11 @@ def proven_wrong (c : certificate) : Int :=
 /-- (Lean only) What `check` tests, as a proposition: the counts exist (model
 and hints verified), the hash, the claimed counts and the fractions. The
 first four conjuncts after the first are the conclusion of `check_sound`. -/
+-- The hash comes first: deciding `∧` stops at the first false conjunct, so altered
+-- weights are rejected before any expensive computation (as in the Coq `check`).
 abbrev claim_holds (c : certificate) : Prop :=
-  (certified_counts c).isSome = true
-  ∧ weights_sha256 c = c.claimed_sha256
+  weights_sha256 c = c.claimed_sha256
+  ∧ (certified_counts c).isSome = true
   ∧ num_inputs c = c.claimed_inputs
   ∧ c.claimed_correct ≤ proven_correct c
   ∧ c.claimed_wrong ≤ proven_wrong c
@@ -914,7 +916,7 @@ theorem check_sound (c : certificate) (h : check c = true) :
     weights_sha256 c = c.claimed_sha256 ∧ num_inputs c = c.claimed_inputs
     ∧ c.claimed_correct ≤ proven_correct c ∧ c.claimed_wrong ≤ proven_wrong c :=
   have hc : claim_holds c := of_decide_eq_true h
-  ⟨hc.2.1, hc.2.2.1, hc.2.2.2.1, hc.2.2.2.2.1⟩
+  ⟨hc.1, hc.2.2.1, hc.2.2.2.1, hc.2.2.2.2.1⟩
 
 /-! ## 9. The cubic proof (doc, section 7) (Lean only: same hints, tables and
 constants as sections 1-5; names follow the doc) -/
@@ -1085,8 +1087,8 @@ def cubic_certified_count (c : cubic_certificate) : Option Int :=
 def cubic_proven_correct (c : cubic_certificate) : Int := (cubic_certified_count c).getD 0
 
 abbrev cubic_claim_holds (c : cubic_certificate) : Prop :=
-  (cubic_certified_count c).isSome = true
-  ∧ cubic_weights_sha256 c = c.claimed_sha256
+  cubic_weights_sha256 c = c.claimed_sha256  -- first: see claim_holds
+  ∧ (cubic_certified_count c).isSome = true
   ∧ cubic_num_inputs c = c.claimed_inputs
   ∧ c.claimed_correct ≤ cubic_proven_correct c
   ∧ 0 ≤ c.claimed_correct
@@ -1098,7 +1100,7 @@ theorem cubic_check_sound (c : cubic_certificate) (h : cubic_check c = true) :
     cubic_weights_sha256 c = c.claimed_sha256 ∧ cubic_num_inputs c = c.claimed_inputs
     ∧ c.claimed_correct ≤ cubic_proven_correct c :=
   have hc : cubic_claim_holds c := of_decide_eq_true h
-  ⟨hc.2.1, hc.2.2.1, hc.2.2.2.1⟩
+  ⟨hc.1, hc.2.2.1, hc.2.2.2.1⟩
 
 /-! ## 10. Decoding the generated data (Lean only)
 
