@@ -71,6 +71,8 @@ class MaxOfKModel:
         QK = _idot(Q, K.T)
         OU = _idot(O, U)
         VOU = _idot(V, OU)
+        self.X = _idot(Eq, Q)  # scale 2^(2 e0): EQKE = X Y^T (the rank-one strategies use X, Y)
+        self.Y = _idot(E, K)  # scale 2^(2 e0)
         self.EQKE = _idot(_idot(Eq, QK), E.T)  # scale 2^(4 e0)
         self.EQKP = _idot(_idot(Eq, QK), P.T)  # scale 2^(4 e0)
         self.EUPU = _idot(Eq, U)  # scale 2^(2 e0)

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["THEOREM_NAMES", "CONFIG_KEYS", "PARAM_KEYS", "want_int", "want_nat", "field", "pair",
+__all__ = ["THEOREM_NAMES", "RANK_ONE_STRATEGIES", "int_list", "int_table3", "CONFIG_KEYS", "PARAM_KEYS", "want_int", "want_nat", "field", "pair",
            "pair_table", "validated_certificate"]
 
 # The theorem of each strategy (docs/certificate-format.md: section 5 brute force, section 7 cubic).
-THEOREM_NAMES = {"brute-force": "max_of_k_brute_force_certificate", "cubic": "max_of_k_cubic_certificate"}
+# Subcubic strategies: section 8.
+THEOREM_NAMES = {"brute-force": "max_of_k_brute_force_certificate", "cubic": "max_of_k_cubic_certificate",
+                 "subcubic-gap": "max_of_k_subcubic_gap_certificate",
+                 "subcubic-rank-one": "max_of_k_subcubic_rank_one_certificate",
+                 "subcubic-rank-one-global": "max_of_k_subcubic_rank_one_global_certificate"}
+RANK_ONE_STRATEGIES = ("subcubic-rank-one", "subcubic-rank-one-global")
 CONFIG_KEYS = ("d_vocab", "d_vocab_out", "n_ctx", "d_model", "d_head", "n_heads", "n_layers")
 PARAM_KEYS = ("sqrt_bits", "hint_bits", "exp_bits", "taylor_n", "logit_bits")
 
@@ -59,6 +64,24 @@ def pair_table(x, what: str) -> list[list[tuple[int, int]]]:
     return out
 
 
+def int_list(x, what: str) -> list[int]:
+    if not isinstance(x, list):
+        raise ValueError(f"{what}: expected a list of integers")
+    return [want_int(y, f"{what}[{i}]") for i, y in enumerate(x)]
+
+
+def int_table3(x, what: str) -> list[list[list[int]]]:
+    """A list of lists of lists of integers (any lengths: the provers check the shape)."""
+    if not isinstance(x, list):
+        raise ValueError(f"{what}: expected a list")
+    out = []
+    for i, row in enumerate(x):
+        if not isinstance(row, list):
+            raise ValueError(f"{what}[{i}]: expected a list")
+        out.append([int_list(r, f"{what}[{i}][{j}]") for j, r in enumerate(row)])
+    return out
+
+
 def _tensor(entry, index: int) -> dict:
     what = f"weights.json tensors[{index}]"
     name = field(entry, "name", what)
@@ -77,7 +100,7 @@ def _tensor(entry, index: int) -> dict:
 def validated_certificate(cert: dict, weights: dict, prover: str) -> dict:
     """The certificate's contents in a fixed form, or ValueError naming what is wrong:
 
-    strategy, theorem    "brute-force" | "cubic", and that strategy's theorem name
+    strategy, theorem    a key of THEOREM_NAMES, and that strategy's theorem name
     sha256               64 lowercase hex digits (certificate.json model.sha256)
     config, parameters   {CONFIG_KEYS: nat}, {PARAM_KEYS: nat}; the config equal in both files
     claim                {inputs, proven_correct, lower_numerator, lower_denominator}: int, and for
@@ -85,6 +108,8 @@ def validated_certificate(cert: dict, weights: dict, prover: str) -> dict:
                          cubic claim with either of those fields is refused: no prover checks them)
     tensors              [{index, name, shape: [nat], float32_hex}], in the file's order
     sqrt_d_head          (R_lo, R_hi); attn_token, attn_pos: tables of (L, H) pairs
+    gap                  subcubic strategies only: [q][m][c-1] integers (section 8)
+    rank_one             the rank-one strategies only: {centre, direction, beta}: lists of integers
     """
     if not isinstance(cert, dict) or not isinstance(weights, dict):
         raise ValueError("certificate and weights must be JSON objects")
@@ -125,12 +150,13 @@ def validated_certificate(cert: dict, weights: dict, prover: str) -> dict:
     else:
         extra = sorted(k for k in ("proven_wrong", "accuracy_upper_bound") if k in claim)
         if extra:
-            raise ValueError(f"a cubic claim has no {' or '.join(extra)} (docs/certificate-format.md, section 7)")
+            raise ValueError(f"a {strategy} claim has no {' or '.join(extra)} "
+                             "(docs/certificate-format.md, sections 7 and 8)")
     hints = field(cert, "hints", "certificate")
     tensors = field(weights, "tensors", "weights.json")
     if not isinstance(tensors, list):
         raise ValueError("weights.json: tensors must be a list")
-    return {
+    out = {
         "strategy": strategy,
         "theorem": THEOREM_NAMES[strategy],
         "sha256": sha,
@@ -142,3 +168,10 @@ def validated_certificate(cert: dict, weights: dict, prover: str) -> dict:
         "attn_token": pair_table(field(hints, "attn_token", "hints"), "hints attn_token"),
         "attn_pos": pair_table(field(hints, "attn_pos", "hints"), "hints attn_pos"),
     }
+    if strategy.startswith("subcubic-"):
+        out["gap"] = int_table3(field(hints, "gap", "hints"), "hints gap")
+    if strategy in RANK_ONE_STRATEGIES:
+        r1 = field(hints, "rank_one", "hints")
+        out["rank_one"] = {k: int_list(field(r1, k, "hints rank_one"), f"hints rank_one {k}")
+                           for k in ("centre", "direction", "beta")}
+    return out
