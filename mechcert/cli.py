@@ -16,6 +16,8 @@ from pathlib import Path
 
 from .progress import Progress
 
+STRATEGIES = ("brute-force", "cubic", "subcubic-gap", "subcubic-rank-one", "subcubic-rank-one-global")
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 _EPILOG_CERTIFY = """\
@@ -230,9 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=_EPILOG_CERTIFY, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("model", help="model file (.pt, .pth or .npz)")
     c.add_argument("--task", default="max-of-k", choices=["max-of-k"], help="what the model computes (default max-of-k)")
-    c.add_argument("--strategy", default="brute-force", choices=["brute-force", "cubic"],
-                   help="proof strategy: brute-force (every input; default) or cubic "
-                        "(the O(v^3 n^2) compact proof)")
+    c.add_argument("--strategy", default="brute-force", choices=list(STRATEGIES),
+                   help="proof strategy: brute-force (every input; default), cubic (the O(v^3 n^2) "
+                        "compact proof), subcubic-gap (O(v^2 n) tests: attention by the smallest gap, "
+                        "direct path by max differences), subcubic-rank-one (also EQKE as rank one plus a "
+                        "norm-bounded error), subcubic-rank-one-global (one global error norm)")
     c.add_argument("--out", required=True, help="certificate directory to create")
     c.add_argument("--emit", default="coq,lean",
                    help="prover projects to render, comma-separated: coq, lean (default both)")
