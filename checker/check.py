@@ -60,7 +60,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from itertools import chain
-from math import comb
+from math import comb, isqrt
 from operator import add, mul
 
 # Constants of format version 1 (doc, section 3), and this checker's own limits.
@@ -74,6 +74,16 @@ CONFIG_KEYS = ("d_vocab", "d_vocab_out", "n_ctx", "d_model", "d_head", "n_heads"
 
 class Rejected(Exception):
     """A certificate this checker refuses; the message is the one-line reason."""
+
+
+# ---------------------------------------------------------------- proof cost (doc, section 8.4)
+OPS = [0]  # integer operations done so far by this process: the doc's proof cost
+
+
+def tally(k):
+    """Count k integer operations (+ - * // shifts, comparisons, two-argument max/min), added by
+    each function below next to the operations it performs."""
+    OPS[0] += k
 
 
 # ---------------------------------------------------------------- arithmetic (doc, sections 0 and 4)
@@ -125,12 +135,14 @@ def exp_pos(a, c, s):
     for _ in range(k):
         lo = (lo * lo) >> P
         hi = ceil_shift(hi * hi, P)
+    tally(15 + 8 * N + 4 * k)
     return lo, hi
 
 
 def exp_lo(a, c, s):
     """An integer with exp_lo / 2^64 <= exp(a / (c 2^s)) (c > 0, s >= 0).
     For a < 0: exp(x) = 1/exp(-x) >= 2^P / hi >= floor(2^(2P) / hi) / 2^P."""
+    tally(2)
     if a == 0:
         return 1 << P
     return exp_pos(a, c, s)[0] if a > 0 else (1 << 2 * P) // exp_pos(-a, c, s)[1]
@@ -139,6 +151,7 @@ def exp_lo(a, c, s):
 def exp_hi(a, c, s):
     """An integer with exp(a / (c 2^s)) <= exp_hi / 2^64 (c > 0, s >= 0).
     For a < 0: exp(x) = 1/exp(-x) <= 2^P / lo (lo >= 2^P > 0) <= ceil(2^(2P) / lo) / 2^P."""
+    tally(2)
     if a == 0:
         return 1 << P
     return exp_pos(a, c, s)[1] if a > 0 else ceil_div(1 << 2 * P, exp_pos(-a, c, s)[0])
@@ -361,6 +374,7 @@ def integer_weights(cfg, tensors):
         if required and name not in tensors:
             raise Rejected(f"weights.json: required tensor {name} is missing")
     e0 = min([0] + [e for t in tensors.values() for m, e in t[2] if m != 0])
+    tally(2 * sum(len(t[2]) for t in tensors.values()))
     return e0, {name: [m << (e - e0) if m else 0 for m, e in t[2]] for name, t in tensors.items()}
 
 
@@ -371,26 +385,36 @@ def _rows(flat, r, c):
 def matmul(A, B):
     """The exact product of integer matrices given as lists of rows."""
     cols = list(zip(*B))
+    tally(len(A) * len(cols) * (2 * len(B) - 1))
     return [[sum(map(mul, row, col)) for col in cols] for row in A]
 
 
-def derived_matrices(cfg, ints):
-    """The doc's exact integer matrices: EQKE, EQKP, EVOU, PVOU at scale 2^(4 e0), EUPU at 2^(2 e0)."""
+def derived_matrices(cfg, ints, eqke=True):
+    """The doc's exact integer matrices: EQKE, EQKP, EVOU, PVOU at scale 2^(4 e0), EUPU at 2^(2 e0).
+    With eqke=False (the rank-one strategies, doc section 8.1) EQKE is not formed; instead
+    X = Eq Q and Y = E K (scale 2^(2 e0)), so that EQKE = X Y^T and EQKP = X (P K)^T."""
     v, n, d, h = cfg["d_vocab"], cfg["n_ctx"], cfg["d_model"], cfg["d_head"]
     E, Pm = _rows(ints["embed.W_E"], v, d), _rows(ints["pos_embed.W_pos"], n, d)
     Q, K, V = (_rows(ints["blocks.0.attn." + k], d, h) for k in ("W_Q", "W_K", "W_V"))
     O, U = _rows(ints["blocks.0.attn.W_O"], h, d), _rows(ints["unembed.W_U"], d, v)
     Eq = [[e + p for e, p in zip(row, Pm[n - 1])] for row in E]
-    EqQK = matmul(Eq, matmul(Q, [list(c) for c in zip(*K)]))
+    tally(v * d)
     VOU = matmul(V, matmul(O, U))
-    return {"EQKE": matmul(EqQK, [list(c) for c in zip(*E)]), "EQKP": matmul(EqQK, [list(c) for c in zip(*Pm)]),
-            "EUPU": matmul(Eq, U), "EVOU": matmul(E, VOU), "PVOU": matmul(Pm, VOU)}
+    out = {"EUPU": matmul(Eq, U), "EVOU": matmul(E, VOU), "PVOU": matmul(Pm, VOU)}
+    if eqke:
+        EqQK = matmul(Eq, matmul(Q, [list(c) for c in zip(*K)]))
+        out.update(EQKE=matmul(EqQK, [list(c) for c in zip(*E)]), EQKP=matmul(EqQK, [list(c) for c in zip(*Pm)]))
+    else:
+        X, Y = matmul(Eq, Q), matmul(E, K)
+        out.update(X=X, Y=Y, EQKP=matmul(X, [list(c) for c in zip(*matmul(Pm, K))]))
+    return out
 
 
 # ---------------------------------------------------------------- hints (doc, section 4)
 def check_sqrt_hint(x, h):
     """(R_lo, R_hi), if 0 < R_lo and R_lo^2 <= h 2^128 <= R_hi^2, i.e. R_lo/2^64 <= sqrt(h) <= R_hi/2^64."""
     r_lo, r_hi = (want_int(r, f"hints.sqrt_d_head[{i}]") for i, r in enumerate(want_list(x, "hints.sqrt_d_head", 2)))
+    tally(4)
     if not (0 < r_lo and r_lo * r_lo <= h << 2 * SQRT_BITS <= r_hi * r_hi):
         raise Rejected(f"hints.sqrt_d_head: [{show(r_lo)}, {show(r_hi)}] does not enclose sqrt({h}) * 2^64 "
                        "(need 0 < R_lo, R_lo^2 <= h 2^128 <= R_hi^2)")
@@ -405,36 +429,93 @@ def exp_arguments(D, r_lo, r_hi):
 
 def check_exp_hint(x, where, D, sqrt_hint, h, S):
     """[L, H], if 0 <= L <= H, L 2^24 <= exp_lo(a_lo, h, S) and exp_hi(a_hi, h, S) <= H 2^24;
-    then L/2^40 <= exp(D 2^(4 e0) / sqrt(h)) <= H/2^40."""
+    then L/2^40 <= exp(D' 2^(4 e0) / sqrt(h)) <= H/2^40 for every D' in D = (D_lo, D_hi), an
+    interval of score differences (doc section 8.1: a_lo from D_lo, a_hi from D_hi; exp is
+    increasing); D = (D, D) is section 4's hint of one difference."""
     L, H = (want_int(y, f"{where}[{i}]") for i, y in enumerate(want_list(x, where, 2)))
     if not 0 <= L <= H:
         raise Rejected(f"{where}: [{show(L)}, {show(H)}] is not 0 <= L <= H")
-    a_lo, a_hi = exp_arguments(D, *sqrt_hint)
+    a_lo, a_hi = exp_arguments(D[0], *sqrt_hint)[0], exp_arguments(D[1], *sqrt_hint)[1]
+    tally(12)
+    D = show(D[0]) if D[0] == D[1] else f"[{show(D[0])}, {show(D[1])}]"
     if max(abs(a_lo), abs(a_hi)) > (h << S) << MAX_EXP_ARG_LOG2:
-        raise Rejected(f"{where}: score difference D = {show(D)} puts |x| above 2^{MAX_EXP_ARG_LOG2}, "
+        raise Rejected(f"{where}: score difference D = {D} puts |x| above 2^{MAX_EXP_ARG_LOG2}, "
                        "beyond this checker's exp")
     shift = P - HINT_BITS
     lo, hi = exp_lo(a_lo, h, S) >> shift, ceil_shift(exp_hi(a_hi, h, S), shift)
     if L > lo:
         raise Rejected(f"{where}: L = {show(L)} is above the verified lower bound "
-                       f"floor(exp_lo/2^{shift}) = {show(lo)} (D = {show(D)})")
+                       f"floor(exp_lo/2^{shift}) = {show(lo)} (D = {D})")
     if H < hi:
         raise Rejected(f"{where}: H = {show(H)} is below the verified upper bound "
-                       f"ceil(exp_hi/2^{shift}) = {show(hi)} (D = {show(D)})")
+                       f"ceil(exp_hi/2^{shift}) = {show(hi)} (D = {D})")
     return L, H
 
 
-def check_attention_hints(hints, cfg, M, e0, sqrt_hint):
+def check_attention_hints(hints, cfg, M, e0, sqrt_hint, token_D=None):
     """(tok, pos): tok[q][t] = [L, H] encloses exp of (EQKE[q,t] - EQKE[q,q]) 2^(4 e0)/sqrt(h) at
-    scale 2^-40, pos[q][p] likewise for EQKP[q,p] - EQKP[q,n-1]; every entry checked."""
+    scale 2^-40, pos[q][p] likewise for EQKP[q,p] - EQKP[q,n-1]; every entry checked. token_D[q][t]
+    is an interval (D_lo, D_hi) that holds EQKE[q,t] - EQKE[q,q] (exact_token_D or rank_one_token_D)."""
     v, n, h, S = cfg["d_vocab"], cfg["n_ctx"], cfg["d_head"], SQRT_BITS - 4 * e0
-    tok = [[check_exp_hint(x, f"hints.attn_token[{q}][{t}]", M["EQKE"][q][t] - M["EQKE"][q][q], sqrt_hint, h, S)
+    token_D = token_D or exact_token_D(M, v)
+    tok = [[check_exp_hint(x, f"hints.attn_token[{q}][{t}]", token_D[q][t], sqrt_hint, h, S)
             for t, x in enumerate(want_list(row, f"hints.attn_token[{q}]", v))]
            for q, row in enumerate(want_list(hints["attn_token"], "hints.attn_token", v))]
-    pos = [[check_exp_hint(x, f"hints.attn_pos[{q}][{p}]", M["EQKP"][q][p] - M["EQKP"][q][n - 1], sqrt_hint, h, S)
+    pos = [[check_exp_hint(x, f"hints.attn_pos[{q}][{p}]", (M["EQKP"][q][p] - M["EQKP"][q][n - 1],) * 2,
+                           sqrt_hint, h, S)
             for p, x in enumerate(want_list(row, f"hints.attn_pos[{q}]", n))]
            for q, row in enumerate(want_list(hints["attn_pos"], "hints.attn_pos", v))]
     return tok, pos
+
+
+def exact_token_D(M, v):
+    """token_D of sections 4 and 8.1 (subcubic-gap): the exact EQKE[q,t] - EQKE[q,q], twice."""
+    tally(v * v)
+    return [[(row[t] - row[q],) * 2 for t in range(v)] for q, row in enumerate(M["EQKE"])]
+
+
+def ceil_sqrt(x):
+    """The least r >= 0 with r * r >= x (x >= 0)."""
+    r = isqrt(x)
+    tally(3)
+    return r if r * r == x else r + 1
+
+
+def rank_one_token_D(hint, M, cfg, globally):
+    """token_D of section 8.1 for the rank-one strategies, from X, Y and hints.rank_one = {centre,
+    direction, beta} (lists of h, h and v integers, any values): with R[k] = Y[k] - c - b[k] w,
+    EQKE[q,t] - EQKE[q,q] = (b[t] - b[q]) (X[q] . w) + X[q] . (R[t] - R[q]) exactly, and the last
+    term is at most |X[q]| (|R[t]| + |R[q]|) in absolute value (Cauchy-Schwarz), which
+    e(q, t) = rX[q] (rR[t] + rR[q]) bounds (rX, rR: ceil_sqrt of the squared norms); `globally`
+    uses e = 2 max rX max rR instead. The diagonal is exactly 0."""
+    v, h = cfg["d_vocab"], cfg["d_head"]
+    want_object(hint, "hints.rank_one", ("centre", "direction", "beta"))
+    c, w, b = ([want_int(y, f"hints.rank_one.{k}[{i}]") for i, y in enumerate(want_list(hint[k], f"hints.rank_one.{k}", size))]
+               for k, size in (("centre", h), ("direction", h), ("beta", v)))
+    X, Y = M["X"], M["Y"]
+    R = [[y - ci - bk * wi for y, ci, wi in zip(Y[k], c, w)] for k, bk in enumerate(b)]
+    rR = [ceil_sqrt(sum(map(mul, r, r))) for r in R]
+    rX = [ceil_sqrt(sum(map(mul, x, x))) for x in X]
+    a = [sum(map(mul, x, w)) for x in X]
+    tally(v * h * 3 + 3 * v * (2 * h - 1))
+    if globally:
+        e = 2 * max(rX) * max(rR)
+        tally(2 * v + 2)
+    D = []
+    for q in range(v):
+        row = []
+        for t in range(v):
+            if t == q:
+                row.append((0, 0))
+                continue
+            mid = (b[t] - b[q]) * a[q]
+            if not globally:
+                e = rX[q] * (rR[t] + rR[q])
+                tally(2)
+            row.append((mid - e, mid + e))
+        D.append(row)
+    tally(4 * v * (v - 1))
+    return D
 
 
 # ---------------------------------------------------------------- brute force (doc, section 5)
@@ -445,6 +526,7 @@ def logit_tables(M, e0):
     for key, name, sc in (("EU", "EUPU", 2 * e0), ("EV", "EVOU", 4 * e0), ("PV", "PVOU", 4 * e0)):
         out[key + "l"] = [[shift_floor(X, sc + LOGIT_BITS) for X in row] for row in M[name]]
         out[key + "h"] = [[shift_ceil(X, sc + LOGIT_BITS) for X in row] for row in M[name]]
+        tally(2 * sum(map(len, M[name])))
     return out
 
 
@@ -470,6 +552,7 @@ def brute_force_tables(tok, pos, M, e0, v, n):
     T = logit_tables(M, e0)
     Vl = [[[a + b for a, b in zip(T["EVl"][t], T["PVl"][p])] for p in range(n)] for t in range(v)]
     Vh = [[[a + b for a, b in zip(T["EVh"][t], T["PVh"][p])] for p in range(n)] for t in range(v)]
+    tally(4 * v * v * n + 2 * v * n * v)
     return Tables(v, n, WL, WH, T["EUl"], T["EUh"], Vl, Vh)
 
 
@@ -479,6 +562,7 @@ def query_tables(tb, q):
     gh_p(y) = B[t][p][m] - A[t][p][y] (its six terms regrouped) for the token t at position p."""
     A = [[[a + b for a, b in zip(tb.EUl[q], tb.Vl[t][p])] for p in range(tb.n)] for t in range(tb.v)]
     B = [[[a + b for a, b in zip(tb.EUh[q], tb.Vh[t][p])] for p in range(tb.n)] for t in range(tb.v)]
+    tally(2 * tb.v * tb.n * tb.v)
     return A, B, tb.WL[q], tb.WH[q]
 
 
@@ -487,6 +571,7 @@ def low_row(qt, m, p, t):
     with gl = gl_p(y) = A[t][p][m] - B[t][p][y] and wl, wh the weight bounds for (q, t, p)."""
     A, B, WL, WH = qt
     wl, wh, a = WL[t][p], WH[t][p], A[t][p][m]
+    tally(3 * len(B[t][p]))
     return [wl * gl if (gl := a - b) >= 0 else wh * gl for b in B[t][p]]
 
 
@@ -495,6 +580,7 @@ def up_row(qt, m, p, t):
     with gh = gh_p(y) = B[t][p][m] - A[t][p][y]."""
     A, B, WL, WH = qt
     wl, wh, b = WL[t][p], WH[t][p], B[t][p][m]
+    tally(3 * len(A[t][p]))
     return [wh * gh if (gh := b - a) >= 0 else wl * gh for a in A[t][p]]
 
 
@@ -505,9 +591,12 @@ def decide_input(qt, x):
     (reported False): that is exact, since 0 <= wl <= wh and gl <= gh make low_y <= up_y term by
     term, and a smaller wrong count would only be the safe direction anyway."""
     m = max(x)
+    v = len(qt[0][0][0])
+    tally(len(x) + len(x) * v)
     low = map(sum, zip(*(low_row(qt, m, p, t) for p, t in enumerate(x))))
     if all(s > 0 for y, s in enumerate(low) if y != m):
         return True, False
+    tally(len(x) * v)
     up = map(sum, zip(*(up_row(qt, m, p, t) for p, t in enumerate(x))))
     return False, any(s <= 0 for y, s in enumerate(up) if y != m)
 
@@ -529,6 +618,7 @@ def box_row(qt, m, p, r, rows):
             rows[key] = low_row(qt, m, p, r.start)
         else:
             rows[key] = list(map(min, *(box_row(qt, m, p, range(t, t + 1), rows) for t in r)))
+            tally((len(r) - 1) * len(rows[key]))
     return rows[key]
 
 
@@ -541,6 +631,7 @@ def count_box(qt, q, m, box, rows):
     are therefore exactly those of decide_input, input by input."""
     n = len(box) + 1
     mins = [box_row(qt, m, p, r, rows) for p, r in enumerate(box)] + [box_row(qt, m, n - 1, range(q, q + 1), rows)]
+    tally(n * len(mins[0]))
     if all(b > 0 for y, b in enumerate(map(sum, zip(*mins))) if y != m):
         size = 1
         for r in box:
@@ -557,9 +648,11 @@ def count_box(qt, q, m, box, rows):
 
 
 def count_inputs(q, tb=None):
-    """(correct, wrong): exactly the sums of decide_input over the v^(n-1) inputs with last token
-    q. For each max token m these inputs are partitioned into boxes: if m = q, every t_i <= m;
-    else one box per j (the first position holding m): t_i < m for i < j, t_j = m, t_i <= m after."""
+    """(correct, wrong, ops): exactly the sums of decide_input over the v^(n-1) inputs with last
+    token q, and the operations done (so that worker processes report theirs). For each max token
+    m these inputs are partitioned into boxes: if m = q, every t_i <= m; else one box per j (the
+    first position holding m): t_i < m for i < j, t_j = m, t_i <= m after."""
+    ops0 = OPS[0]
     tb = tb or _WORKER_TABLES
     qt, n, correct, wrong = query_tables(tb, q), tb.n, 0, 0
     for m in range(q, tb.v):
@@ -571,7 +664,7 @@ def count_inputs(q, tb=None):
         for box in boxes:
             c, w = count_box(qt, q, m, box, rows)
             correct, wrong = correct + c, wrong + w
-    return correct, wrong
+    return correct, wrong, OPS[0] - ops0
 
 
 def brute_force_counts(tb, jobs=1):
@@ -582,6 +675,7 @@ def brute_force_counts(tb, jobs=1):
     else:
         with multiprocessing.Pool(jobs, initializer=_init_worker, initargs=(tb,)) as pool:
             results = pool.map(count_inputs, range(tb.v), chunksize=1)
+        tally(sum(r[2] for r in results))  # the workers' operations
     return sum(r[0] for r in results), sum(r[1] for r in results)
 
 
@@ -655,12 +749,14 @@ def pessimised_tables(T, v, n):
         W.append([max(chain(map(add, ev[:m], pv[:m]), map(add, ev[m + 1:], pv[m + 1:]))) - EVl[t][m]
                   for t, ev in enumerate(EVh)])
         B.append([max(eu[y] for y in range(v) if y != m) - EUl[q][m] for q, eu in enumerate(EUh)])
+    tally(2 * v * v * n + 2 * v * v * v + v * v * v)
     return PVpess, W, B
 
 
 def G_row(W, B, m, q):
     """[G[m][q][t] for t < v], G[m][q][t] = B[m][q] + W[m][t] (the doc's G, one row)."""
     b = B[m][q]
+    tally(len(W[m]))
     return [b + w for w in W[m]]
 
 
@@ -669,6 +765,7 @@ def placements(EQKP, q, n, c):
     non-query positions 0..n-2 sorted by EQKP[q][p] ascending, ties by p ascending; lowM puts the
     max token in the first n-1-c of that order, highM in the last n-1-c; K is the other c."""
     order = sorted(range(n - 1), key=lambda p: (EQKP[q][p], p))
+    tally(n * n)
     nm = n - 1 - c
     return (order[:nm], order[nm:]), (order[c:], order[:c])
 
@@ -682,6 +779,7 @@ def slot_weight(tok, pos, q, t, slots):
     [0, 0] for no slots."""
     L, H = tok[q][t]
     sl, sh = sum(pos[q][p][0] for p in slots), sum(pos[q][p][1] for p in slots)
+    tally(2 * len(slots) + 4)
     return (L * sl) >> HINT_BITS, ceil_shift(H * sh, HINT_BITS)
 
 
@@ -727,6 +825,7 @@ def good(cq, G, m, c, ks):
     for wM, wK in cq.place[c]:
         base = mul_up(wM[m], gm) + mul_up(cq.wQ, gq)
         passes = [base + mul_up(wK[k], G[k]) < 0 for k in ks]  # pass(q, m, k, c, placement): F < 0
+        tally(5 + 5 * len(passes))
         result = passes if result is None else [a and b for a, b in zip(result, passes)]
     return result
 
@@ -750,6 +849,7 @@ def cubic_count(tok, pos, EQKP, W, B, v, n):
             for c in range(1, (n - 1 if q == m else n - 2) + 1):
                 count += comb(n - 1, c) * sum(good(cq, G, m, c, range(m))) ** c
                 tests += 2 * m
+                tally(4 + m)
     return count, tests
 
 
@@ -795,8 +895,137 @@ def strategy_cubic(ctx, step):
     return f"max-of-k cubic: at least {C} of {N} inputs correct (accuracy >= {C}/{N} = {_decimal(C, N)})"
 
 
+# ---------------------------------------------------------------- subcubic proofs (doc, section 8)
+def top_except(row):
+    """[max_{y != m} row[y] for every m], from the row's two largest entries (len(row) >= 2)."""
+    i1 = max(range(len(row)), key=row.__getitem__)
+    second = max(row[:i1] + row[i1 + 1:])
+    tally(2 * len(row))
+    return [second if m == i1 else row[i1] for m in range(len(row))]
+
+
+def direct_tables(T, v, n):
+    """(Wd, B) of section 8.2, integers at scale 2^-32:
+      B[m][q]  = top(EUh[q], m) - EUl[q][m]              (= section 7's B),
+      PVs[m]   = max_p (top(PVh[p], m) - PVl[p][m]),
+      Wd[m][t] = top(EVh[t], m) - EVl[t][m] + PVs[m]     (>= section 7's W, as PVpess[m][y] <= PVs[m]).
+    So pessimised_tables' guarantee holds with Wd for W: logit[y] - logit[m] <=
+    sum_p a_p (B[m][q] + Wd[m][t_p]) / 2^32 for y != m. O(v^2 + n v)."""
+    EUl, EUh, EVl, EVh, PVl, PVh = (T[k] for k in ("EUl", "EUh", "EVl", "EVh", "PVl", "PVh"))
+    eu, ev, pv = ([top_except(r) for r in T[k]] for k in ("EUh", "EVh", "PVh"))
+    PVs = [max(pv[p][m] - PVl[p][m] for p in range(n)) for m in range(v)]
+    B = [[eu[q][m] - EUl[q][m] for q in range(v)] for m in range(v)]
+    Wd = [[ev[t][m] - EVl[t][m] + PVs[m] for t in range(v)] for m in range(v)]
+    tally(2 * n * v + v * v + 2 * v * v)
+    return Wd, B
+
+
+def prefix(row, f):
+    """[None, f(row[:1]), f(row[:2]), ..., f(row)] for f = max or min: index N covers row[:N]."""
+    out, cur = [None], None
+    for x in row:
+        cur = x if cur is None else f(cur, x)
+        out.append(cur)
+    tally(len(row))
+    return out
+
+
+def gap_pass(tokq, posq, sums, wQ, b, gM, gQ, Wpre_m, Hpre_q, Lpre_q, m, N):
+    """sgood(q, m, c, N) of section 8.3: F < 0 for both placements, F = mul_up(wM, gM) +
+    mul_up(wQ, gQ) + (N >= 1: mul_up(wK, b + Wpre[m][N]), wK from Lpre[q][N], Hpre[q][N] and the k
+    slots' position sums). sums: ((SMl, SMh, SKl, SKh) of lowM, of highM) for this c. Guarantee (the
+    doc's argument): every input with query q, max m, its c non-max slots holding any tokens < N
+    (the rest m) has sum_p w_p (b + Wd[m][t_p]) < 0, so it is correct (direct_tables)."""
+    L, H = tokq[m]
+    for SMl, SMh, SKl, SKh in sums:
+        F = mul_up(((L * SMl) >> HINT_BITS, ceil_shift(H * SMh, HINT_BITS)), gM) + mul_up(wQ, gQ)
+        tally(9)
+        if N >= 1:
+            F += mul_up(((Lpre_q[N] * SKl) >> HINT_BITS, ceil_shift(Hpre_q[N] * SKh, HINT_BITS)), b + Wpre_m[N])
+            tally(8)
+        if F >= 0:
+            return False
+    return True
+
+
+def check_gap(x, v, n):
+    """hints.gap as a v x v x (n-1) array of integers with 0 <= gap[q][m][c-1] <= m, and 0 for the
+    non-cases (m < q, or q < m and c = n-1)."""
+    out = []
+    for q, row in enumerate(want_list(x, "hints.gap", v)):
+        out.append([])
+        for m, cell in enumerate(want_list(row, f"hints.gap[{q}]", v)):
+            cs = [want_int(N, f"hints.gap[{q}][{m}][{c}]", 0) for c, N in enumerate(want_list(cell, f"hints.gap[{q}][{m}]", n - 1))]
+            for c, N in enumerate(cs, start=1):
+                case = q <= m and (c <= n - 2 or q == m)
+                if N > (m if case else 0):
+                    raise Rejected(f"hints.gap[{q}][{m}][{c - 1}] = {show(N)}: " + (f"at most m = {m} for a case"
+                                   if case else "must be 0 (not a case: m < q, or q < m with c = n-1)"))
+            out[-1].append(cs)
+    return out
+
+
+def subcubic_count(tok, pos, EQKP, Wd, B, gap, v, n):
+    """(count, tests): the count of section 8.3, with every case's witness N >= 1 tested
+    (Rejected if sgood(q, m, c, N) fails). As in cubic_count, every counted input is correct and
+    counted once: (m, q, the set of c non-max positions, their tokens < N)."""
+    Wpre = [prefix(Wd[m], max) for m in range(v)]
+    count = tests = 0
+    for q in range(v):
+        tokq, posq = tok[q], pos[q]
+        Hpre, Lpre = prefix([x[1] for x in tokq], max), prefix([x[0] for x in tokq], min)
+        sums = []
+        for c in range(n):
+            sums.append([(*(sum(posq[p][i] for p in M) for i in (0, 1)), *(sum(posq[p][i] for p in K) for i in (0, 1)))
+                         for M, K in placements(EQKP, q, n, c)])
+            tally(4 * (n - 1))
+        wQ = slot_weight(tok, pos, q, q, [n - 1])
+        for m in range(q, v):
+            b = B[m][q]
+            gM, gQ = b + Wd[m][m], b + Wd[m][q]
+            args = (tokq, posq, None, wQ, b, gM, gQ, Wpre[m], Hpre, Lpre, m)
+            count += gap_pass(*args[:2], sums[0], *args[3:], 0)
+            tests += 2
+            for c in range(1, (n - 1 if q == m else n - 2) + 1):
+                N = gap[q][m][c - 1]
+                if N >= 1:
+                    tests += 2
+                    if not gap_pass(*args[:2], sums[c], *args[3:], N):
+                        raise Rejected(f"hints.gap[{q}][{m}][{c - 1}] = {N}: the test of section 8.3 fails "
+                                       f"(q = {q}, m = {m}, c = {c}, k < {N})")
+                count += comb(n - 1, c) * N ** c
+                tally(4)
+            tally(2)
+    return count, tests
+
+
+def strategy_subcubic(ctx, step):
+    """Steps 6-8: n_ctx >= 2 and the claim's form (as cubic); the direct tables Wd, B; the
+    witnesses checked and the count of section 8 recomputed, which must be >= the claim."""
+    v, n = ctx["cfg"]["d_vocab"], ctx["cfg"]["n_ctx"]
+    N, C = check_claim_cubic(ctx["claim"], v, n)
+    step(f"claim: n_ctx = {n} >= 2, {N} = {v}^{n} inputs, proven_correct {C}; bound exactly {C}/{N}")
+    t0 = time.perf_counter()
+    Wd, B = direct_tables(logit_tables(ctx["M"], ctx["e0"]), v, n)
+    step(f"direct tables by max differences: Wd, B ({v} x {v}); {time.perf_counter() - t0:.2f} s")
+    t0 = time.perf_counter()
+    gap = check_gap(ctx["hints"]["gap"], v, n)
+    count, tests = subcubic_count(ctx["tok"], ctx["pos"], ctx["M"]["EQKP"], Wd, B, gap, v, n)
+    ctx["counts"] = {"inputs": N, "proven_correct": count}
+    if count < C:
+        raise Rejected(f"claim.proven_correct = {C}, but the subcubic count proves only {count} inputs correct")
+    step(f"subcubic count: {count} proven correct (claim {C}) from {tests} placement tests, one per "
+         f"(q, m, c) and placement; {time.perf_counter() - t0:.2f} s")
+    return (f"max-of-k {ctx['strategy']}: at least {C} of {N} inputs correct (accuracy >= {C}/{N} = "
+            f"{_decimal(C, N)})")
+
+
 # strategy name -> (function, number of steps it prints, hint keys it adds to max-of-k's)
-STRATEGIES = {"brute-force": (strategy_brute_force, 2, ()), "cubic": (strategy_cubic, 3, ())}
+STRATEGIES = {"brute-force": (strategy_brute_force, 2, ()), "cubic": (strategy_cubic, 3, ()),
+              "subcubic-gap": (strategy_subcubic, 3, ("gap",)),
+              "subcubic-rank-one": (strategy_subcubic, 3, ("gap", "rank_one")),
+              "subcubic-rank-one-global": (strategy_subcubic, 3, ("gap", "rank_one"))}
+RANK_ONE = ("subcubic-rank-one", "subcubic-rank-one-global")
 TASK_STEPS, TASK_HINTS = 5, ("sqrt_d_head", "attn_token", "attn_pos")
 
 
@@ -809,6 +1038,7 @@ class Result:
     verdict: str
     steps: list = field(default_factory=list)
     counts: dict | None = None
+    ops: int = 0
 
 
 def _check(cert_dir, ctx, log):
@@ -823,6 +1053,7 @@ def _check(cert_dir, ctx, log):
     if type(cert["strategy"]) is not str or cert["strategy"] not in STRATEGIES:
         raise Rejected(f"strategy: expected one of {sorted(STRATEGIES)}, found {describe(cert['strategy'])}")
     strategy, n_steps, extra_hints = STRATEGIES[cert["strategy"]]
+    ctx["strategy"] = cert["strategy"]
     total, done = TASK_STEPS + n_steps, []
 
     def step(text):
@@ -853,17 +1084,24 @@ def _check(cert_dir, ctx, log):
          f"SHA-256 {digest[:16]}... matches weights.json and the certificate")
 
     e0, ints = integer_weights(cfg, tensors)
-    ctx.update(cfg=cfg, e0=e0, M=derived_matrices(cfg, ints), claim=cert["claim"])
+    rank_one = cert["strategy"] in RANK_ONE
+    ctx.update(cfg=cfg, e0=e0, M=derived_matrices(cfg, ints, eqke=not rank_one), claim=cert["claim"])
     step(f"model: d_vocab={cfg['d_vocab']} n_ctx={cfg['n_ctx']} d_model={cfg['d_model']} d_head={cfg['d_head']}, "
-         f"biases zero, scale 2^{e0}; EQKE EQKP EUPU EVOU PVOU exact")
+         f"biases zero, scale 2^{e0}; " + ("X = Eq Q, Y = E K (EQKE = X Y^T not formed)" if rank_one else "EQKE")
+         + " EQKP EUPU EVOU PVOU exact")
 
     hints = want_object(cert["hints"], "hints", TASK_HINTS + extra_hints)
     sq = check_sqrt_hint(hints["sqrt_d_head"], cfg["d_head"])
     step(f"hints.sqrt_d_head: R_lo^2 <= {cfg['d_head']} * 2^128 <= R_hi^2")
-    ctx["tok"], ctx["pos"] = check_attention_hints(hints, cfg, ctx["M"], e0, sq)
+    if rank_one:
+        token_D = rank_one_token_D(hints["rank_one"], ctx["M"], cfg, cert["strategy"] == "subcubic-rank-one-global")
+    else:
+        token_D = None  # exact_token_D
+    ctx["tok"], ctx["pos"] = check_attention_hints(hints, cfg, ctx["M"], e0, sq, token_D)
     ctx["hints"] = hints  # for a strategy's own extra hints
     step(f"exp hints: {cfg['d_vocab'] ** 2} attn_token and {cfg['d_vocab'] * cfg['n_ctx']} attn_pos "
-         f"enclosures verified (Taylor {TAYLOR_N} terms at 2^-{P})")
+         f"enclosures verified (Taylor {TAYLOR_N} terms at 2^-{P})"
+         + ("; token score differences bounded by rank one plus a norm-bounded error" if rank_one else ""))
     return strategy(ctx, step)
 
 
@@ -872,11 +1110,13 @@ def check_certificate(cert_dir, jobs=1, log=None):
     step above passed."""
     ctx = {"jobs": jobs, "steps": []}
     log = log or (lambda line: None)
+    OPS[0] = 0
     if not os.path.isdir(cert_dir):
         return Result(False, f"REJECTED: {cert_dir}: not a directory")
     try:
         verdict = _check(cert_dir, ctx, log)
-        return Result(True, f"VERIFIED: {verdict}", ctx["steps"], ctx.get("counts"))
+        log(f"proof cost: {OPS[0]} integer operations counted (doc, section 8.4)")
+        return Result(True, f"VERIFIED: {verdict}", ctx["steps"], ctx.get("counts"), OPS[0])
     except Rejected as exc:
         return Result(False, f"REJECTED: {exc}", ctx["steps"], ctx.get("counts"))
     except Exception as exc:  # a bug or exhausted memory: still a rejection, never a traceback
