@@ -159,8 +159,9 @@ def _mul_up(l: int, h: int, g: int) -> int:
     return h * g if g >= 0 else l * g
 
 
-def subcubic_witnesses(model: MaxOfKModel, hints: dict, progress=None) -> tuple[int, list]:
-    """(count, gap): gap[q][m][c-1] = the largest N <= m such that the test of (q, m, c) passes
+def subcubic_witnesses(model: MaxOfKModel, hints: dict, progress=None) -> tuple[int, list, dict]:
+    """(count, gap, good0): good0[(q, m)] = sgood(q, m, 0, 0) (the input (m, ..., m, q) for q <= m);
+    gap[q][m][c-1] = the largest N <= m such that the test of (q, m, c) passes
     for both placements with the k slots holding any token < N (0 where none, or where (q, m, c)
     is not a case: m < q, or c > n-2 with q < m). count is the count of section 8."""
     v, n, hb = model.v, model.n, PARAMETERS["hint_bits"]
@@ -176,6 +177,7 @@ def subcubic_witnesses(model: MaxOfKModel, hints: dict, progress=None) -> tuple[
         Wpre.append(row)
     count = 0
     gap = [[[0] * (n - 1) for _ in range(v)] for _ in range(v)]
+    good0 = {}
     for q in range(v):
         Hpre, Lpre, hcur, lcur = [None], [None], None, None
         for k in range(v):
@@ -209,7 +211,8 @@ def subcubic_witnesses(model: MaxOfKModel, hints: dict, progress=None) -> tuple[
                         return False
                 return True
 
-            count += passes(0, 0)
+            good0[(q, m)] = passes(0, 0)
+            count += good0[(q, m)]
             for c in range(1, (n - 1 if q == m else n - 2) + 1):
                 lo, hi = 0, m  # largest N in [0, m] with passes(c, N); passes is monotone in N
                 while lo < hi:
@@ -222,7 +225,7 @@ def subcubic_witnesses(model: MaxOfKModel, hints: dict, progress=None) -> tuple[
                 count += comb(n - 1, c) * lo**c
         if progress:
             progress(q + 1, v)
-    return count, gap
+    return count, gap, good0
 
 
 def subcubic_certify(model: MaxOfKModel, strategy: str, backend: MpmathBackend | None = None,
@@ -235,7 +238,7 @@ def subcubic_certify(model: MaxOfKModel, strategy: str, backend: MpmathBackend |
     backend = backend or MpmathBackend()
     hints = subcubic_hints(model, SUBCUBIC_STRATEGIES[strategy], backend,
                            progress=(lambda i, k: progress("exp hints", i, k)) if progress else None)
-    count, gap = subcubic_witnesses(model, hints, progress=(lambda i, k: progress("queries", i, k))
+    count, gap, _ = subcubic_witnesses(model, hints, progress=(lambda i, k: progress("queries", i, k))
                                     if progress else None)
     hints["gap"] = gap
     return hints, SubcubicResult(model.v ** model.n, count)
