@@ -23,7 +23,8 @@ from .subcubic import SUBCUBIC_STRATEGIES, subcubic_certify
 from .io import atomic_directory, atomic_write_text
 from .max_of_k import PARAMETERS, MaxOfKModel
 
-__all__ = ["CERT_FORMAT", "CERT_VERSION", "STRATEGIES", "CertifyResult", "build_certificate", "write_certificate"]
+__all__ = ["CERT_FORMAT", "CERT_VERSION", "STRATEGIES", "CertifyResult", "build_certificate", "write_certificate",
+           "estimated_coq_seconds"]
 
 CERT_FORMAT = "mechcert-certificate"
 CERT_VERSION = 1
@@ -49,20 +50,25 @@ _COQ_US_PER_TERM = 14.0
 _COQ_FIXED_S_AT_64 = 35.0
 
 
-def verification_estimates(config: dict, strategy: str) -> dict:
-    """Which checker can re-verify a certificate, and roughly how long it takes (informational:
-    rates measured on the development machine, stated in the certificate's producer field)."""
+def estimated_coq_seconds(config: dict, strategy: str) -> float:
+    """A rough estimate of Coq's make check time (rates measured on the development machine)."""
     v, n = config["d_vocab"], config["n_ctx"]
     fixed = _COQ_FIXED_S_AT_64 * (v / 64) ** 2
     if strategy == "brute-force":
-        coq_s = fixed + v**n * n * (v - 1) * _COQ_US_PER_TERM * 1e-6
+        return fixed + v**n * n * (v - 1) * _COQ_US_PER_TERM * 1e-6
+    if strategy == "cubic":
+        return fixed + v**3 * n * 2 * _COQ_US_PER_TERM * 1e-6
+    return fixed + v**2 * n * 2 * _COQ_US_PER_TERM * 1e-6
+
+
+def verification_estimates(config: dict, strategy: str) -> dict:
+    """Which checker can re-verify a certificate, and roughly how long it takes (informational:
+    rates measured on the development machine, stated in the certificate's producer field)."""
+    coq_s = estimated_coq_seconds(config, strategy)
+    if strategy == "brute-force":
         checker = ("checker/check.py: exact, every input (box splitting); seconds up to 64^4 inputs "
                    "(measured 2.7 s CPU on the shipped 64/4 model); --jobs N uses N processes")
-    elif strategy == "cubic":
-        coq_s = fixed + v**3 * n * 2 * _COQ_US_PER_TERM * 1e-6
-        checker = "checker/check.py: exact; seconds"
     else:
-        coq_s = fixed + v**2 * n * 2 * _COQ_US_PER_TERM * 1e-6
         checker = "checker/check.py: exact; seconds"
     coq = f"Coq make check: about {_human(coq_s)} (estimate)"
     if coq_s > 3600:

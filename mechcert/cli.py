@@ -198,6 +198,31 @@ def cmd_verify(args) -> int:
     return EXIT_OK if verified and not failed else EXIT_FAIL
 
 
+def cmd_frontier(args) -> int:
+    from mechcert.extract import ModelError, load_model
+    from mechcert.frontier import run_frontier, write_outputs
+
+    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    for s in strategies:
+        if s not in STRATEGIES:
+            return _die(f"unknown strategy {s!r} in --strategies (available: {', '.join(STRATEGIES)})", EXIT_USAGE)
+    if args.jobs < 1:
+        return _die("--jobs must be at least 1", EXIT_USAGE)
+    try:
+        weights = load_model(args.model)
+        rows = run_frontier(weights, Path(args.out), strategies, coq=args.coq, coq_limit_s=args.coq_limit,
+                            jobs=args.jobs, progress=Progress())
+        files = write_outputs(rows, Path(args.out), Path(args.model).name, weights.config)
+    except (ModelError, ValueError, RuntimeError) as exc:
+        return _die(str(exc))
+    except KeyboardInterrupt:
+        return _die("interrupted; the table was not written", 130)
+    print()
+    print((Path(args.out) / "frontier.md").read_text(), end="")
+    print(f"wrote      {', '.join(str(f) for f in files)}, certificates in {Path(args.out) / 'certs'}/")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mechcert",
@@ -268,6 +293,25 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--prover", default="all", choices=["coq", "lean", "all"],
                    help="which prover (default all: every rendered project)")
     v.set_defaults(func=cmd_verify)
+
+    f = sub.add_parser("frontier", help="run every strategy on one model; tabulate bound against proof cost",
+                       description="Certify MODEL with every strategy, re-check each certificate with the "
+                                   "standalone checker (which counts its integer operations: the proof cost) "
+                                   "and with Coq where installed, and write OUT/frontier.csv, OUT/frontier.md "
+                                   "and OUT/frontier.png (bound against proof cost, brute-force accuracy "
+                                   "marked). The certificates are kept in OUT/certs/STRATEGY.")
+    f.add_argument("model", help="model file (.pt, .pth or .npz)")
+    f.add_argument("--out", required=True, help="output directory (created; its certs/ is replaced)")
+    f.add_argument("--strategies", default=",".join(STRATEGIES),
+                   help=f"comma-separated (default all: {','.join(STRATEGIES)}); brute force uses the fast "
+                        "rigorous backend")
+    f.add_argument("--coq", default="auto", choices=["auto", "yes", "no"],
+                   help="run Coq's make check: auto (default: when coqc is installed and the estimated time "
+                        "is within --coq-limit), yes (always; fails if coqc is missing), no")
+    f.add_argument("--coq-limit", type=float, default=900, metavar="SECONDS",
+                   help="skip Coq for a strategy whose estimated check time exceeds this (default 900)")
+    f.add_argument("--jobs", type=int, default=1, help="processes for the brute force (default 1)")
+    f.set_defaults(func=cmd_frontier)
     return p
 
 
