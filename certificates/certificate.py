@@ -7,6 +7,7 @@ trusted by a checker: every hint is verified and every count recomputed.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -149,18 +150,37 @@ def write_certificate(result: CertifyResult, out_dir, force: bool = False, emit=
     if "lean" in emit and lean_native:
         result.certificate["producer"]["lean_native"] = True  # so `mechcert verify` re-renders it alike
     with atomic_directory(out_dir, force=force) as tmp:
-        atomic_write_text(tmp / "certificate.json", json.dumps(result.certificate, indent=1, sort_keys=False) + "\n")
-        result.weights.write_json(tmp / "weights.json")
+        cert = dict(result.certificate)
+        cert.pop("rendered", None)
         if "coq" in emit:
             from .render_coq import render_coq
 
-            render_coq(result.certificate, result.weights.to_json_dict(), tmp / "coq")
+            render_coq(cert, result.weights.to_json_dict(), tmp / "coq")
         if "lean" in emit:
             from .render_lean import render_lean
 
-
-            render_lean(result.certificate, result.weights.to_json_dict(), tmp / "lean", native=lean_native)
+            render_lean(cert, result.weights.to_json_dict(), tmp / "lean", native=lean_native)
+        rendered = rendered_manifest(tmp)
+        if rendered:
+            cert["rendered"] = rendered
+        result.certificate = cert
+        atomic_write_text(tmp / "certificate.json", json.dumps(cert, indent=1, sort_keys=False) + "\n")
+        result.weights.write_json(tmp / "weights.json")
     return out_dir
+
+
+def rendered_manifest(cert_dir: Path) -> dict:
+    """{"coq/Certificate.v": sha256 hex, ...} of every file of the rendered prover projects, sorted:
+    certificate.json lists them (docs/certificate-format.md, section 6) so that checker/ rejects a
+    prover file edited after certification. The renderers never read this field."""
+    out = {}
+    for prover in PROVERS:
+        d = Path(cert_dir) / prover
+        if d.is_dir():
+            for f in sorted(d.iterdir()):
+                if f.is_file():
+                    out[f"{prover}/{f.name}"] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return out
 
 
 def summary(result: CertifyResult) -> str:

@@ -17,6 +17,8 @@ carry the doc's names and each docstring states what it guarantees):
   2. weights.json: tensors sorted by name, every float32 bit pattern finite and
      canonical; the model hash recomputed from the bits equals both
      weights.json's sha256 and the certificate's model.sha256; configs equal.
+  2b. the prover projects coq/ and lean/, if present, are byte for byte the
+     files listed (by SHA-256) in certificate.json's "rendered".
   3. the model is the Max-of-K shape (1 layer, 1 head, d_vocab >= 2, zero
      biases, shapes as the config says); the exact integer matrices EQKE EQKP
      EUPU EVOU PVOU.
@@ -41,8 +43,9 @@ logit, and (brute force only) on at least proven_wrong inputs some other logit
 is >= logit[max].
 
 WHAT IT DOES NOT CHECK: that weights.json came from the model file you have in
-mind (compare the SHA-256); the "producer" field; the coq/ and lean/ projects
-(the provers check those); floating-point inference (PyTorch rounds; the
+mind (compare the SHA-256); the "producer" field; what the coq/ and lean/
+projects prove (the provers check that; this checker only checks that they
+are the files certified); floating-point inference (PyTorch rounds; the
 certificate is about the exact real-valued network). Limits of this checker,
 each a REJECTED and never a wrong VERIFIED: exp arguments |x| > 2^16, files over
 1 GiB, JSON integers over 4300 digits, tensors of rank over 8.
@@ -1026,7 +1029,43 @@ STRATEGIES = {"brute-force": (strategy_brute_force, 2, ()), "cubic": (strategy_c
               "subcubic-rank-one": (strategy_subcubic, 3, ("gap", "rank_one")),
               "subcubic-rank-one-global": (strategy_subcubic, 3, ("gap", "rank_one"))}
 RANK_ONE = ("subcubic-rank-one", "subcubic-rank-one-global")
-TASK_STEPS, TASK_HINTS = 5, ("sqrt_d_head", "attn_token", "attn_pos")
+TASK_STEPS, TASK_HINTS = 6, ("sqrt_d_head", "attn_token", "attn_pos")
+# The files of the rendered prover projects (doc, section 1), by folder.
+PROVER_FILES = {"coq": ("Certificate.v", "Makefile", "MechCert.v", "_CoqProject"),
+                "lean": ("Certificate.lean", "Makefile", "MechCert.lean", "lakefile.toml", "lean-toolchain")}
+
+
+def check_rendered(cert_dir, manifest):
+    """The prover projects are the files certified (doc, section 6): for each folder coq/ and lean/
+    that exists, certificate.json's "rendered" lists every one of its PROVER_FILES with the SHA-256
+    of its bytes, and each file has exactly that hash; a listed file must exist. So a prover file
+    edited after certification is rejected here (the prover itself re-checks its own claim; a
+    project with a weaker claim would still be a true theorem, but not this certificate)."""
+    manifest = {} if manifest is None else manifest
+    if type(manifest) is not dict:
+        raise Rejected(f"rendered: expected an object, found {describe(manifest)}")
+    allowed = {f"{d}/{f}" for d, fs in PROVER_FILES.items() for f in fs}
+    for key, digest in manifest.items():
+        if key not in allowed:
+            raise Rejected(f"rendered: {key!r} is not a file of a prover project")
+        if type(digest) is not str or not SHA_RE.fullmatch(digest):
+            raise Rejected(f"rendered[{key!r}]: expected 64 lowercase hex digits")
+    for d, names in PROVER_FILES.items():
+        if os.path.isdir(os.path.join(cert_dir, d)):
+            for f in names:
+                if f"{d}/{f}" not in manifest:
+                    raise Rejected(f"{d}/{f}: the {d}/ project is present but certificate.json does not list "
+                                   "this file under rendered")
+    for key, digest in sorted(manifest.items()):
+        path = os.path.join(cert_dir, *key.split("/"))
+        if not os.path.isfile(path):
+            raise Rejected(f"{key}: listed under rendered but missing")
+        with open(path, "rb") as f:
+            got = hashlib.sha256(f.read(MAX_FILE_BYTES + 1)).hexdigest()
+        if got != digest:
+            raise Rejected(f"{key}: edited after certification (SHA-256 {got[:16]}... is not the listed "
+                           f"{digest[:16]}...)")
+    return sorted(manifest)
 
 
 # ---------------------------------------------------------------- the certificate (doc, section 6)
@@ -1046,7 +1085,7 @@ def _check(cert_dir, ctx, log):
     the verdict text; raises Rejected at the first failure. ctx collects what the strategy needs."""
     cert = read_json(cert_dir, "certificate.json")
     want_object(cert, "certificate.json", ("format", "version", "task", "strategy", "model", "parameters",
-                                           "claim", "hints"), optional=("producer",))
+                                           "claim", "hints"), optional=("producer", "rendered"))
     want_equal(cert["format"], "format", "mechcert-certificate")
     want_equal(cert["version"], "version", 1)
     want_equal(cert["task"], "task", "max-of-k")
@@ -1082,6 +1121,9 @@ def _check(cert_dir, ctx, log):
         raise Rejected(f"model.config.{k} = {cfg[k]} but weights.json: config.{k} = {wcfg[k]}")
     step(f"weights.json: {len(tensors)} tensors, {sum(len(t[1]) for t in tensors.values())} float32 values, "
          f"SHA-256 {digest[:16]}... matches weights.json and the certificate")
+    listed = check_rendered(cert_dir, cert.get("rendered"))
+    step(f"prover projects: {len(listed)} files, each with the SHA-256 listed in certificate.json"
+         if listed else "prover projects: none rendered (no coq/ or lean/ folder)")
 
     e0, ints = integer_weights(cfg, tensors)
     rank_one = cert["strategy"] in RANK_ONE

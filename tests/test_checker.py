@@ -235,7 +235,7 @@ def bump_bits(tensor_name, index=1, delta=1):
 def test_valid_certificate_is_verified(random_cert):
     res = check.check_certificate(str(random_cert))
     assert res.verified and res.verdict.startswith("VERIFIED: max-of-k brute-force: at least ")
-    assert len(res.steps) == 7
+    assert len(res.steps) == 8
 
 
 def test_checker_counts_equal_the_producer_claim(random_cert):
@@ -632,7 +632,7 @@ def assert_cubic_verified_with_the_producer_count(cert: Path):
     assert res.verified, res.verdict
     assert res.verdict.startswith(f"VERIFIED: max-of-k cubic: at least {C} of {N} inputs correct "
                                   f"(accuracy >= {C}/{N} = ")
-    assert len(res.steps) == 8 and res.steps[-1].startswith("[8/8] cubic count: ")
+    assert len(res.steps) == 9 and res.steps[-1].startswith("[9/9] cubic count: ")
     assert res.counts == {"inputs": N, "proven_correct": C}
 
 
@@ -654,7 +654,7 @@ def test_cubic_count_is_at_most_the_brute_force_count(weak_model_file, weak_cubi
 def test_cubic_script_verifies_on_a_bare_interpreter(weak_cubic_cert):
     r = run_checker(weak_cubic_cert)
     lines = r.stdout.splitlines()
-    assert r.returncode == 0 and lines[0].startswith("[1/8] ") and lines[-1].startswith("VERIFIED: max-of-k cubic")
+    assert r.returncode == 0 and lines[0].startswith("[1/9] ") and lines[-1].startswith("VERIFIED: max-of-k cubic")
 
 
 def test_weaker_cubic_claim_is_verified(weak_cubic_cert, tmp_path):
@@ -838,7 +838,7 @@ def run_checker(*args):
 def test_script_verifies_on_a_bare_interpreter(random_cert):
     r = run_checker(random_cert)
     lines = r.stdout.splitlines()
-    assert r.returncode == 0 and lines[-1].startswith("VERIFIED: ") and lines[0].startswith("[1/7] ")
+    assert r.returncode == 0 and lines[-1].startswith("VERIFIED: ") and lines[0].startswith("[1/8] ")
 
 
 def test_script_quiet_prints_only_the_verdict(random_cert):
