@@ -302,6 +302,26 @@ def _mutations(cert: dict, weights: dict, seed: int) -> list[tuple[str, callable
               lambda tab, q=q, p=p: [[list(x) if (i, j) != (q, p) else [x[1] + 1, x[1] + 2] for j, x in enumerate(r)]
                                      for i, r in enumerate(tab)], f"attn_pos[{q}][{p}] above the true value")
     field(("cert", "hints", "attn_token"), lambda tab: tab[:-1], "attn_token row missing")
+    # subcubic witnesses (section 8.3): each case's N is the largest that passes, so N + 1 fails
+    if "gap" in cert["hints"]:
+        gap = cert["hints"]["gap"]
+        cases = [(q, m, c) for q in range(v) for m in range(q, v) for c in range(n - 1)
+                 if (c + 1 <= n - 2 or q == m) and gap[q][m][c] < m]
+        noncases = [(q, m, c) for q in range(v) for m in range(v) for c in range(n - 1)
+                    if m < q or (q < m and c + 1 == n - 1)]
+        for q, m, c in rng.sample(cases, min(len(cases), 20)):
+            field(("cert", "hints", "gap", q, m, c), lambda x: x + 1, f"gap[{q}][{m}][{c}] +1")
+        for q, m, c in rng.sample(noncases, min(len(noncases), 8)):
+            field(("cert", "hints", "gap", q, m, c), lambda x: x + 1, f"gap[{q}][{m}][{c}] (not a case) +1")
+        for f, tag in ((lambda g: g[:-1], "row missing"), (lambda g: [[c[:-1] for c in r] for r in g], "c missing"),
+                       (lambda g: None, "null")):
+            field(("cert", "hints", "gap"), f, f"gap {tag}")
+    if "rank_one" in cert["hints"]:
+        for k in ("centre", "direction", "beta"):
+            field(("cert", "hints", "rank_one", k), lambda x: x[:-1], f"rank_one.{k} shorter")
+            field(("cert", "hints", "rank_one", k), lambda x: x + [0], f"rank_one.{k} longer")
+        for t in rng.sample(range(v), min(v, 4)):
+            field(("cert", "hints", "rank_one", "beta", t), lambda x: x + 2**24 * (abs(x) + 1), f"rank_one.beta[{t}] moved")
     field(("cert", "hints", "attn_pos"), lambda tab: [r[:-1] for r in tab], "attn_pos column missing")
     # single weights: one ulp up, one ulp down, sign flip
     for _ in range(120):
@@ -354,16 +374,19 @@ def _materialise(cert, weights, mut, out: Path) -> Path:
     return out
 
 
+CAMPAIGN_STRATEGIES = ("brute-force", "cubic", "subcubic-gap", "subcubic-rank-one")
+
+
 @pytest.fixture(scope="module")
 def campaign_certs(tmp_path_factory):
     w = load_model(tiny_model_file(tmp_path_factory.mktemp("camp"), seed=11, v=5, n=3, d=8, steps=400))
-    return {s: build_certificate(w, strategy=s) for s in ("brute-force", "cubic")}
+    return {s: build_certificate(w, strategy=s) for s in CAMPAIGN_STRATEGIES}
 
 
 CAMPAIGN_TABLE = {}
 
 
-@pytest.mark.parametrize("strategy", ["brute-force", "cubic"])
+@pytest.mark.parametrize("strategy", CAMPAIGN_STRATEGIES)
 def test_tamper_campaign_every_mutation_is_rejected_by_the_checker(campaign_certs, tmp_path, strategy, capsys):
     res = campaign_certs[strategy]
     cert, weights = res.certificate, res.weights.to_json_dict()
@@ -390,7 +413,7 @@ def test_tamper_campaign_every_mutation_is_rejected_by_the_checker(campaign_cert
 
 
 @pytest.mark.prover
-@pytest.mark.parametrize("strategy", ["brute-force", "cubic"])
+@pytest.mark.parametrize("strategy", CAMPAIGN_STRATEGIES)
 def test_tamper_campaign_sample_is_rejected_by_coq(campaign_certs, tmp_path, strategy, capsys):
     """Coq on a seeded sample of the mutations (CI: 16 per strategy, as each make check takes seconds);
     MECHCERT_COQ_CAMPAIGN=all runs every one."""
@@ -454,3 +477,130 @@ def test_verify_refuses_an_edited_prover_project(tmp_path, prover, file, old, ne
                        capture_output=True, text=True)
     assert r.returncode == 1
     assert f"{file} is not what certificate.json and weights.json render to" in r.stderr
+
+
+# ---------------------------------------------------------------------------
+# The campaign on the rendered prover files: checker/ rejects every edit (certificate.json lists
+# each file's SHA-256), and Coq rejects every edit of its data that changes the weights or raises
+# the claim. (An edit that *weakens* the claim in Certificate.v states a true theorem, which Coq
+# proves; checker/ and `mechcert verify` refuse it as not this certificate.)
+
+def _hex_literal_flips(text: str, prefix: str, rng, count: int):
+    """(label, new text) for `count` seeded one-digit changes of hex literals on lines starting
+    with `prefix` (weights data)."""
+    lines = text.split("\n")
+    cand = [i for i, ln in enumerate(lines) if ln.startswith(prefix) and "0x" in ln]
+    out = []
+    for _ in range(count):
+        i = rng.choice(cand)
+        ln = lines[i]
+        spots = [j for j in range(len(ln) - 2) if ln[j:j + 2] == "0x" and ln[j + 2] in "0123456789abcdef"]
+        j = rng.choice(spots) + 2
+        new = ln[:j] + format((int(ln[j], 16) + 1) % 16, "x") + ln[j + 1:]
+        out.append((f"line {i + 1} digit {j}", "\n".join(lines[:i] + [new] + lines[i + 1:])))
+    return out
+
+
+def _prover_file_mutations(base: Path, claim: int, seed: int):
+    """(label, kind, fn(dir)) with kind "data" (Coq must reject) or "file" (checker/ only)."""
+    rng = random.Random(seed)
+    muts = []
+
+    def edit(rel, label, kind, new_text):
+        muts.append((f"{rel}: {label}", kind, lambda d, rel=rel, t=new_text: (d / rel).write_text(t)))
+
+    coq_cert = (base / "coq" / "Certificate.v").read_text()
+    lean_cert = (base / "lean" / "Certificate.lean").read_text()
+    for label, t in _hex_literal_flips(coq_cert, "Definition tensor_", rng, 12):
+        edit("coq/Certificate.v", f"weight {label}", "data", t)
+    assert f"{claim} <= " in coq_cert
+    edit("coq/Certificate.v", "claim raised", "data", coq_cert.replace(f"{claim} <= ", f"{claim + 1} <= "))
+    edit("coq/Certificate.v", "claim weakened", "file", coq_cert.replace(f"{claim} <= ", f"{max(claim - 1, 0)} <= "))
+    edit("coq/Certificate.v", "an axiom appended", "file", coq_cert + "\nAxiom cheat : False.\n")
+    for i in range(8):
+        j = rng.randrange(len(lean_cert))
+        while not lean_cert[j].isdigit():
+            j = (j + 1) % len(lean_cert)
+        edit("lean/Certificate.lean", f"digit at {j}", "file",
+             lean_cert[:j] + str((int(lean_cert[j]) + 1) % 10) + lean_cert[j + 1:])
+    edit("lean/Certificate.lean", "claim weakened", "file", lean_cert.replace(f"{claim} ≤ ", f"{max(claim - 1, 0)} ≤ "))
+    for rel in ("coq/MechCert.v", "lean/MechCert.lean", "coq/Makefile", "lean/Makefile", "coq/_CoqProject",
+                "lean/lakefile.toml", "lean/lean-toolchain"):
+        edit(rel, "a line appended", "file", (base / rel).read_text() + "\n(* edited *)\n")
+        muts.append((f"{rel}: missing", "file", lambda d, rel=rel: (d / rel).unlink()))
+    muts.append(("coq/Certificate.v <-> lean/Certificate.lean swapped", "file",
+                 lambda d: ((d / "coq" / "Certificate.v").write_text(lean_cert),
+                            (d / "lean" / "Certificate.lean").write_text(coq_cert))))
+
+    def manifest(fn):
+        def m(d):
+            c = json.loads((d / "certificate.json").read_text())
+            fn(c)
+            (d / "certificate.json").write_text(json.dumps(c))
+        return m
+    muts.append(("rendered removed", "file", manifest(lambda c: c.pop("rendered"))))
+    muts.append(("rendered: coq/Certificate.v unlisted", "file", manifest(lambda c: c["rendered"].pop("coq/Certificate.v"))))
+    muts.append(("rendered: a digest changed", "file",
+                 manifest(lambda c: c["rendered"].update({"lean/MechCert.lean": "0" * 64}))))
+    muts.append(("rendered: an extra key", "file", manifest(lambda c: c["rendered"].update({"coq/../x": "0" * 64}))))
+    return muts
+
+
+@pytest.fixture(scope="module")
+def rendered_campaign(campaign_certs, tmp_path_factory):
+    out = {}
+    for s in ("cubic", "subcubic-gap"):
+        base = write_certificate(campaign_certs[s], tmp_path_factory.mktemp("rc") / s)
+        out[s] = (base, campaign_certs[s].certificate["claim"]["proven_correct"])
+    return out
+
+
+def _copy_dir(src: Path, dst: Path) -> Path:
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+@pytest.mark.parametrize("strategy", ["cubic", "subcubic-gap"])
+def test_tamper_campaign_prover_files_are_rejected_by_the_checker(rendered_campaign, tmp_path, strategy, capsys):
+    base, claim = rendered_campaign[strategy]
+    assert check.check_certificate(base).verified
+    muts = _prover_file_mutations(base, claim, seed=99)
+    accepted = []
+    for i, (label, _, fn) in enumerate(muts):
+        d = _copy_dir(base, tmp_path / f"p{i}")
+        fn(d)
+        if check.check_certificate(d).verified:
+            accepted.append(label)
+    with capsys.disabled():
+        print(f"\n[tamper campaign, prover files, checker/, {strategy}] mutations tried {len(muts)}, "
+              f"rejected {len(muts) - len(accepted)}, accepted {len(accepted)}")
+    assert accepted == [] and len(muts) >= 40
+
+
+@pytest.mark.prover
+@pytest.mark.parametrize("strategy", ["cubic", "subcubic-gap"])
+def test_tamper_campaign_prover_data_edits_are_rejected_by_coq(rendered_campaign, tmp_path, strategy, capsys):
+    """Coq on the edits of coq/Certificate.v that change the weights or raise the claim: every one
+    is rejected by make check (the weights' SHA-256 is recomputed in Coq, and the count)."""
+    require_coqc()
+    base, claim = rendered_campaign[strategy]
+    muts = [m for m in _prover_file_mutations(base, claim, seed=99) if m[1] == "data"]
+    import os
+
+    if os.environ.get("MECHCERT_COQ_CAMPAIGN", "16") != "all":
+        muts = random.Random(3).sample(muts[:-1], 4) + muts[-1:]  # CI: 4 weight edits and the raised claim
+    honest = _copy_dir(base / "coq", tmp_path / "honest")
+    assert subprocess.run(["make", "-s", "check"], cwd=honest, capture_output=True).returncode == 0
+    rejected = 0
+    for i, (label, _, fn) in enumerate(muts):
+        root = tmp_path / f"root{i}"
+        _copy_dir(base / "coq", root / "coq")
+        fn(root)
+        r = subprocess.run(["make", "-s", "check"], cwd=root / "coq", capture_output=True, text=True)
+        assert r.returncode != 0, f"Coq accepted {label}"
+        rejected += 1
+    with capsys.disabled():
+        print(f"\n[tamper campaign, prover files, Coq, {strategy}] mutations tried {len(muts)}, "
+              f"rejected {rejected}, accepted 0")
