@@ -70,9 +70,12 @@ def _load_torch(p: Path) -> dict[str, np.ndarray]:
         except Exception as exc:  # noqa: BLE001 - any failure of a hostile file is a refusal
             raise ModelError(f"{p}: refused: not loadable without running pickled code "
                              f"({type(exc).__name__})") from None
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError) as exc:
+    except MemoryError:
+        raise ModelError(f"{p}: refused: loading it would exhaust memory") from None
+    except Exception as exc:  # noqa: BLE001 - a damaged file fails in torch's reader in many ways
+        # (RuntimeError, EOFError, IndexError, struct.error, ... found by fuzzing): all a refusal
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{p}: not a readable torch file ({msg[:200]})") from None
+        raise ModelError(f"{p}: not a readable torch file ({type(exc).__name__}: {msg[:200]})") from None
     if isinstance(obj, Mapping) and "model" in obj and isinstance(obj["model"], Mapping):
         obj = obj["model"]
     elif isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):

@@ -604,3 +604,39 @@ def test_tamper_campaign_prover_data_edits_are_rejected_by_coq(rendered_campaign
     with capsys.disabled():
         print(f"\n[tamper campaign, prover files, Coq, {strategy}] mutations tried {len(muts)}, "
               f"rejected {rejected}, accepted 0")
+
+
+# ---------------------------------------------------------------------------
+# Fuzzing the model reader: a damaged .pt gives ModelError (a one-line message) or, where the damage
+# only changed weight bytes or bytes never read, a model (a different one has another SHA-256,
+# which is what certificates are bound to); never another exception, never pickled code run.
+
+SMALL_SHA = {}
+
+
+@given(data=st.data())
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_fuzzed_pt_files_give_a_model_error_or_the_same_weights(tmp_path_factory, data):
+    if not SMALL_SHA:
+        w0 = load_model(SMALL_MODEL)
+        SMALL_SHA.update(sha=w0.sha256, tensors=w0.to_json_dict()["tensors"])
+    sha = SMALL_SHA["sha"]
+    b = bytearray(SMALL_MODEL.read_bytes())
+    kind = data.draw(st.sampled_from(["flip", "truncate", "splice"]))
+    if kind == "flip":
+        for _ in range(data.draw(st.integers(1, 8))):
+            i = data.draw(st.integers(0, len(b) - 1))
+            b[i] ^= data.draw(st.integers(1, 255))
+    elif kind == "truncate":
+        b = b[:data.draw(st.integers(0, len(b) - 1))]
+    else:
+        i = data.draw(st.integers(0, len(b) - 1))
+        b[i:i] = data.draw(st.binary(min_size=1, max_size=64))
+    p = tmp_path_factory.mktemp("fz") / "m.pt"
+    p.write_bytes(bytes(b))
+    try:
+        w = load_model(p)
+    except ModelError as exc:
+        assert "\n" not in str(exc) and str(exc)
+        return
+    assert len(w.sha256) == 64 and (w.sha256 == sha) == (w.to_json_dict()["tensors"] == SMALL_SHA["tensors"])
