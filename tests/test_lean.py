@@ -53,7 +53,10 @@ RENAMED = {"list_Z_eqb": "list_nat_eqb"}  # shapes are List Nat in Lean
 # Lean library computes the same integers directly.
 COQ_ONLY = {"slot_weight", "slot_weight_mul_up", "prod_ltb", "mul_add_ltb0", "pascal_row", "cubic_slots_of",
             "cubic_query_of", "cubic_queries", "count_good_k", "count_c", "sum_slots", "cubic_count_q",
-            "cubic_slots", "cubic_query"}
+            "cubic_slots", "cubic_query",
+            # Coq factors the cubic claim test out of cubic_check (shared with the subcubic check);
+            # Lean's cubic_check states the same conditions inline on its cubic_certificate record.
+            "cubic_claim_ok"}
 
 
 # ---------------------------------------------------------------- fixtures
@@ -129,7 +132,13 @@ def lean_def_names(text: str) -> list[str]:
                       r"(?:def|abbrev|theorem)\s+([A-Za-z0-9_'.]+)", code, re.M)
 
 
+# The Lean library mirrors MechCert.v up to its part 10 (the subcubic proofs, section 8 of the
+# doc), which is Coq-only for now: mechcert refuses to render a subcubic certificate for Lean.
+COQ_SUBCUBIC_PART = "(** ** 10. The subcubic proofs"
+
+
 def coq_def_names(text: str) -> list[str]:
+    text = text.split(COQ_SUBCUBIC_PART, 1)[0]
     return re.findall(r"^(?:Definition|Fixpoint)\s+([A-Za-z0-9_']+)", text, re.M)
 
 
@@ -239,7 +248,7 @@ def test_the_lean_library_follows_the_coq_order():
 
 
 def test_the_lean_library_has_every_coq_record_and_inductive():
-    coq = COQ_LIB.read_text()
+    coq = COQ_LIB.read_text().split(COQ_SUBCUBIC_PART, 1)[0]
     lean = strip_comments_and_strings(LEAN_LIB.read_text())
     for kind, lean_kind in (("Record", "structure"), ("Inductive", "inductive")):
         for name in re.findall(rf"^{kind}\s+(\w+)", coq, re.M):
