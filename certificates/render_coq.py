@@ -19,7 +19,7 @@ from pathlib import Path
 import jinja2
 
 from .io import atomic_write_text
-from .render_common import THEOREM_NAMES, validated_certificate, want_int
+from .render_common import RANK_ONE_STRATEGIES, THEOREM_NAMES, validated_certificate, want_int
 
 __all__ = ["render_coq", "coq_context", "COQ_FILES", "CHUNK", "THEOREM_NAMES"]
 
@@ -32,6 +32,12 @@ COQ_FILES = {
 }
 
 CHUNK = 1000  # at most this many elements in one list literal (longer ones overflow Coq's stack)
+
+# The Coq term of each subcubic strategy (MechCert.v, subcubic_strategy); `rank_one` is the
+# hint's Definition in Certificate.v.
+SUBCUBIC_TERMS = {"subcubic-gap": "subcubic_gap",
+                  "subcubic-rank-one": "(subcubic_rank_one rank_one)",
+                  "subcubic-rank-one-global": "(subcubic_rank_one_global rank_one)"}
 
 _int = want_int
 
@@ -57,10 +63,30 @@ def _row_chunks(table: list[list], limit: int = CHUNK) -> list[list[list]]:
     return chunks
 
 
+def _list_chunks(xs: list) -> list[list]:
+    """Consecutive pieces of at most CHUNK elements (one empty piece for an empty list)."""
+    return [xs[i:i + CHUNK] for i in range(0, len(xs), CHUNK)] or [[]]
+
+
+def _gap_chunks(gap: list[list[list[int]]]) -> list[list[list[list[int]]]]:
+    """Group the rows gap[q] so that one Definition holds at most CHUNK integers (at least one row)."""
+    chunks, cur, size = [], [], 0
+    for row in gap:
+        n = sum(len(r) for r in row)
+        if cur and size + n > CHUNK:
+            chunks.append(cur)
+            cur, size = [], 0
+        cur.append(row)
+        size += n
+    if cur or not chunks:
+        chunks.append(cur)
+    return chunks
+
+
 def coq_context(cert: dict, weights: dict) -> dict:
     """The Jinja context of the templates: validated integers, names and digests only.
 
-    strategy            "brute-force" or "cubic"
+    strategy            "brute-force", "cubic" or a subcubic strategy (section 8)
     theorem             the theorem's name (THEOREM_NAMES[strategy])
     sha256              str, 64 lowercase hex digits (certificate.json model.sha256)
     config              {d_vocab, d_vocab_out, n_ctx, d_model, d_head, n_heads, n_layers}: int
@@ -73,9 +99,15 @@ def coq_context(cert: dict, weights: dict) -> dict:
     sqrt_d_head         [R_lo, R_hi]: int
     attn_token_chunks   [[row]] with row = [(L, H)], at most CHUNK pairs per chunk (v rows in all)
     attn_pos_chunks     the same for attn_pos (v rows of n pairs)
+    subcubic            True for the subcubic strategies; then also
+      subcubic_term     the Coq term of the strategy (SUBCUBIC_TERMS)
+      gap_chunks        [[row]] with row = gap[q] = [[int]] (v lists of n-1), at most CHUNK
+                        integers per chunk (at least one row)
+      rank_one          None, or for the rank-one strategies {centre, direction, beta}: [[int]],
+                        each list cut into pieces of at most CHUNK
     """
     v = validated_certificate(cert, weights, "Coq")
-    return {
+    ctx = {
         "strategy": v["strategy"],
         "theorem": v["theorem"],
         "sha256": v["sha256"],
@@ -86,7 +118,15 @@ def coq_context(cert: dict, weights: dict) -> dict:
         "sqrt_d_head": list(v["sqrt_d_head"]),
         "attn_token_chunks": _row_chunks(v["attn_token"]),
         "attn_pos_chunks": _row_chunks(v["attn_pos"]),
+        "subcubic": v["strategy"] in SUBCUBIC_TERMS,
     }
+    if ctx["subcubic"]:
+        ctx["subcubic_term"] = SUBCUBIC_TERMS[v["strategy"]]
+        ctx["gap_chunks"] = _gap_chunks(v["gap"])
+        ctx["rank_one"] = None
+        if v["strategy"] in RANK_ONE_STRATEGIES:
+            ctx["rank_one"] = {k: _list_chunks(xs) for k, xs in v["rank_one"].items()}
+    return ctx
 
 
 # -- rendering -------------------------------------------------------------
@@ -110,6 +150,7 @@ def _environment() -> jinja2.Environment:
     env.filters["declist"] = lambda xs: "; ".join(_dec(x) for x in xs)
     env.filters["dims"] = lambda xs: " x ".join(_dec(x) for x in xs)
     env.filters["zpairs"] = lambda ps: "; ".join(f"({_z(a)}, {_z(b)})" for a, b in ps)
+    env.filters["declists"] = lambda rows: "; ".join("[" + "; ".join(_dec(x) for x in r) + "]" for r in rows)
     return env
 
 

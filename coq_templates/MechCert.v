@@ -3,10 +3,11 @@
     This file is static: it is copied verbatim into every certificate. It
     implements, over the binary integers [Z] only, the checking algorithm of
     docs/certificate-format.md (version 1), strategies "brute-force"
-    (sections 1-8) and "cubic" (section 9). The generated Certificate.v
-    holds the data (exact float32 bit patterns, hints, the claim) and one
-    theorem, proved from [check_sound] (or [cubic_check_sound]) below by
-    running [check] (or [cubic_check]) once in the VM.
+    (sections 1-8), "cubic" (section 9) and the three subcubic ones
+    (section 10). The generated Certificate.v holds the data (exact float32
+    bit patterns, hints, the claim) and one theorem, proved from
+    [check_sound] (or [cubic_check_sound], [subcubic_check_sound]) below by
+    running [check] (or [cubic_check], [subcubic_check]) once in the VM.
 
     Trusted base: Coq's kernel (and its VM, used through [vm_cast_no_check]).
     No axioms, no primitive integers or floats: [Print Assumptions] of the
@@ -1035,23 +1036,37 @@ Definition cubic_certified_count (c : certificate) : option Z :=
 Definition cubic_proven_correct (c : certificate) : Z :=
   match cubic_certified_count c with Some pc => pc | None => 0 end.
 
+(* The claim of a cubic (or subcubic) certificate against the computed count
+   pc: the hash, inputs = v^n, 0 <= C <= pc, the lower-bound fraction C / v^n,
+   and the trivial rest of the record (claimed_wrong = 0, upper bound N/N). *)
+Definition cubic_claim_ok (c : certificate) (pc : Z) : bool :=
+  let N := num_inputs c in
+  (weights_sha256 c =? claimed_sha256 c)
+  && (claimed_inputs c =? N)
+  && (0 <=? claimed_correct c) && (claimed_correct c <=? pc)
+  && (fst (claimed_lower_bound c) =? claimed_correct c)
+  && (snd (claimed_lower_bound c) =? N)
+  && (claimed_wrong c =? 0)
+  && (fst (claimed_upper_bound c) =? N)
+  && (snd (claimed_upper_bound c) =? N).
+
+Lemma cubic_claim_ok_sound (c : certificate) (pc : Z) :
+  cubic_claim_ok c pc = true ->
+  weights_sha256 c = claimed_sha256 c /\ num_inputs c = claimed_inputs c /\ claimed_correct c <= pc.
+Proof.
+  unfold cubic_claim_ok. intro H. repeat rewrite andb_true_iff in H.
+  destruct H as [[[[[[[[H1 H2] _] H4] _] _] _] _] _].
+  apply Z.eqb_eq in H1. apply Z.eqb_eq in H2. apply Z.leb_le in H4.
+  auto.
+Qed.
+
 (* The whole check of a cubic certificate: hash, n_ctx >= 2, model, hints,
-   count, the lower-bound fraction, and the trivial rest of the record
-   (claimed_wrong = 0, upper bound N/N). *)
+   count, and the claim ([cubic_claim_ok]). *)
 Definition cubic_check (c : certificate) : bool :=
   if weights_sha256 c =? claimed_sha256 c then  (* first: see [check] *)
   match cubic_certified_count c with
   | None => false
-  | Some pc =>
-      let N := num_inputs c in
-      (weights_sha256 c =? claimed_sha256 c)
-      && (claimed_inputs c =? N)
-      && (0 <=? claimed_correct c) && (claimed_correct c <=? pc)
-      && (fst (claimed_lower_bound c) =? claimed_correct c)
-      && (snd (claimed_lower_bound c) =? N)
-      && (claimed_wrong c =? 0)
-      && (fst (claimed_upper_bound c) =? N)
-      && (snd (claimed_upper_bound c) =? N)
+  | Some pc => cubic_claim_ok c pc
   end
   else false.
 
@@ -1064,10 +1079,422 @@ Lemma cubic_check_sound (c : certificate) :
   /\ claimed_correct c <= cubic_proven_correct c.
 Proof.
   unfold cubic_check, cubic_proven_correct.
-  destruct (weights_sha256 c =? claimed_sha256 c) eqn:H1; [|discriminate].
+  destruct (weights_sha256 c =? claimed_sha256 c); [|discriminate].
   destruct (cubic_certified_count c) as [pc|]; [|discriminate].
-  intro H. repeat rewrite andb_true_iff in H.
-  destruct H as [[[[[[[[_ H2] _] H4] _] _] _] _] _].
-  apply Z.eqb_eq in H1. apply Z.eqb_eq in H2. apply Z.leb_le in H4.
-  auto.
+  apply cubic_claim_ok_sound.
+Qed.
+
+(** ** 10. The subcubic proofs (doc, section 8)
+
+    Strategies "subcubic-gap", "subcubic-rank-one" and
+    "subcubic-rank-one-global". Same weights, constants, logit tables,
+    sqrt_d_head and attn_pos hints as the cubic proof, the same certificate
+    record and the same claim ([cubic_claim_ok]); n_ctx >= 2. Two more hints
+    are passed beside the record: the witness [gap] (v x v x (n-1)) and, for
+    the rank-one strategies, [rank_one_hint] (inside [subcubic_strategy]).
+
+    Cost (v tokens, n positions, d = d_model, h = d_head): the matrices
+    O(v^2 d) (subcubic-gap: [derive]; the rank-one strategies never form
+    the v x v product EQKE: [subcubic_derive] gives X = Eq Q and Y = E K,
+    v x h, instead); the token hints O(v^2) exp bounds; the direct tables
+    O(v^2 + n v) ([subcubic_top] finds every max_{y <> m} of a row from its
+    two largest entries); one test per (q, m, c, placement), O(v^2 n). *)
+
+(* A list predicate of two lists of the same length. *)
+Fixpoint forall2b {A B} (f : A -> B -> bool) (a : list A) (b : list B) : bool :=
+  match a, b with
+  | [], [] => true
+  | x :: a', y :: b' => f x y && forall2b f a' b'
+  | _, _ => false
+  end.
+
+(* map_with_index f [x0; x1; ...] = [f 0 x0; f 1 x1; ...]. *)
+Fixpoint map_with_index_from {A B} (f : nat -> A -> B) (i : nat) (l : list A) : list B :=
+  match l with
+  | [] => []
+  | x :: l' => f i x :: map_with_index_from f (S i) l'
+  end.
+Definition map_with_index {A B} (f : nat -> A -> B) (l : list A) : list B := map_with_index_from f O l.
+
+(* Spec: 0 <= x -> ceil_sqrt x = the least r >= 0 with r * r >= x
+   (so sqrt x <= ceil_sqrt x; see [ceil_sqrt_spec]). *)
+Definition ceil_sqrt (x : Z) : Z := let r := Z.sqrt x in if r * r =? x then r else r + 1.
+
+Lemma ceil_sqrt_spec (x : Z) : 0 <= x -> 0 <= ceil_sqrt x /\ x <= ceil_sqrt x * ceil_sqrt x.
+Proof.
+  intro Hx. unfold ceil_sqrt. destruct (Z.sqrt_spec x Hx) as [H1 H2].
+  pose proof (Z.sqrt_nonneg x).
+  destruct (Z.eqb_spec (Z.sqrt x * Z.sqrt x) x); split; nia.
+Qed.
+
+(* The strategy, with its rank_one hint (doc, 8.1): the lists centre (h
+   integers), direction (h) and beta (v). Any integers are sound. *)
+Record rank_one_hint := mk_rank_one_hint {
+  rank_one_centre : list Z; rank_one_direction : list Z; rank_one_beta : list Z
+}.
+
+Inductive subcubic_strategy :=
+  | subcubic_gap                                  (* "subcubic-gap" *)
+  | subcubic_rank_one (r1 : rank_one_hint)        (* "subcubic-rank-one" *)
+  | subcubic_rank_one_global (r1 : rank_one_hint) (* "subcubic-rank-one-global" *).
+
+(* The matrices of the rank-one strategies: [derived] without EQKE, and
+   its factors X and Y (EQKE = X Y^T). *)
+Record subcubic_derived := mk_subcubic_derived {
+  sd_X : matrix;      (* X = Eq Q, v x h, scale 2^(2 e0) *)
+  sd_Y : matrix;      (* Y = E K, v x h, scale 2^(2 e0) *)
+  sd_EQKP : matrix;   (* v x n, scale 2^(4 e0), as in [derived] *)
+  sd_EUPU : matrix;   (* v x v, scale 2^(2 e0) *)
+  sd_EVOU : matrix;   (* v x v, scale 2^(4 e0) *)
+  sd_PVOU : matrix    (* n x v, scale 2^(4 e0) *)
+}.
+
+(* Spec: with the exact weights and Eq = E + P[n-1], sd_X * 2^(2 e0) = Eq Q,
+   sd_Y * 2^(2 e0) = E K, and the other four as in [derive]
+   (EQKP = X (P K)^T). *)
+Definition subcubic_derive (c : config) (ts : list tensor) (e0 : Z) : subcubic_derived :=
+  let v := d_vocab c in let n := n_ctx c in let d := d_model c in let h := d_head c in
+  let E := weight_matrix ts e0 "embed.W_E" v d in
+  let P := weight_matrix ts e0 "pos_embed.W_pos" n d in
+  let Q := weight_matrix ts e0 "blocks.0.attn.W_Q" d h in
+  let K := weight_matrix ts e0 "blocks.0.attn.W_K" d h in
+  let V := weight_matrix ts e0 "blocks.0.attn.W_V" d h in
+  let O := weight_matrix ts e0 "blocks.0.attn.W_O" h d in
+  let U := weight_matrix ts e0 "unembed.W_U" d v in
+  let Eq := map (vadd (last P [])) E in
+  let Kt := transpose (Z.to_nat h) K in         (* h x d *)
+  let X := mul_t' Eq (transpose (Z.to_nat h) Q) in  (* Eq Q, v x h *)
+  let Y := mul_t' E Kt in                       (* E K, v x h *)
+  let PK := mul_t' P Kt in                      (* P K, n x h *)
+  let Ut := transpose (Z.to_nat v) U in         (* v x d *)
+  let VO := mul_t V (transpose (Z.to_nat d) O) in   (* V O, d x d *)
+  let VOUt := mul_t Ut VO in                    (* (V O U)^T, v x d *)
+  mk_subcubic_derived X Y (mul_t X PK) (mul_t' Eq Ut) (mul_t E VOUt) (mul_t P VOUt).
+
+(** *** Token hints by a score interval (doc, 8.1) *)
+
+(* An exp hint for every score difference in [Dlo, Dhi]: a_lo from Dlo,
+   a_hi from Dhi (section 4's exp_arguments at each end).
+   Spec: sqrt_hint_ok h r = true -> subcubic_hint_ok h r S (Dlo, Dhi) (L, H) = true ->
+   for every D with Dlo <= D <= Dhi, L / 2^40 <= exp (D 2^(4 e0) / sqrt h) <= H / 2^40,
+   where S = 64 - 4 e0 (exp is increasing). *)
+Definition subcubic_hint_ok (h : Z) (r : Z * Z) (S : Z) (D : Z * Z) (hint : Z * Z) : bool :=
+  let '(L, H) := hint in
+  let a_lo := fst (exp_arguments r (fst D)) in
+  let a_hi := snd (exp_arguments r (snd D)) in
+  (0 <=? L) && (L <=? H)
+  && (Z.shiftl L (EXP_BITS - HINT_BITS) <=? exp_lo a_lo h S)
+  && (exp_hi a_hi h S <=? Z.shiftl H (EXP_BITS - HINT_BITS)).
+
+(* With Dlo = Dhi = D it is section 4's test. *)
+Lemma subcubic_hint_ok_exact (h : Z) (r : Z * Z) (S D : Z) (hint : Z * Z) :
+  subcubic_hint_ok h r S (D, D) hint = hint_ok h r S D hint.
+Proof.
+  unfold subcubic_hint_ok, hint_ok. destruct hint as [L H]. cbn [fst snd].
+  destruct (exp_arguments r D). reflexivity.
+Qed.
+
+(* R[k] = Y[k] - centre - beta[k] * direction, for every k. *)
+Definition subcubic_rank_one_residuals (Y : matrix) (r1 : rank_one_hint) : matrix :=
+  map2 (fun yk bk => map2 Z.sub (map2 Z.sub yk (rank_one_centre r1)) (map (Z.mul bk) (rank_one_direction r1)))
+       Y (rank_one_beta r1).
+
+(* The largest entry of a list of non-negative integers (0 if empty). *)
+Definition max_nonneg (l : list Z) : Z := fold_left Z.max l 0.
+
+(* [Dlo, Dhi] of the doc for every q, t (rows q): (0, 0) at t = q, else
+   (mid - e(q, t), mid + e(q, t)) with mid = (beta[t] - beta[q]) (X[q] . direction),
+   e(q, t) = rX[q] (rR[t] + rR[q]), or 2 max rX max rR when [global],
+   rX[q] = ceil_sqrt(X[q] . X[q]) and rR[k] = ceil_sqrt(R[k] . R[k]).
+   Spec: for any integer hint, Dlo[q][t] <= EQKE[q,t] - EQKE[q,q] <= Dhi[q][t],
+   because EQKE[q,t] - EQKE[q,q] = X[q] . (Y[t] - Y[q])
+   = (beta[t] - beta[q]) (X[q] . direction) + X[q] . (R[t] - R[q]) and, by
+   Cauchy-Schwarz, |X[q] . (R[t] - R[q])| <= |X[q]| (|R[t]| + |R[q]|) <= e(q, t). *)
+Definition subcubic_rank_one_intervals (global : bool) (X Y : matrix) (r1 : rank_one_hint) : list (list (Z * Z)) :=
+  let beta := rank_one_beta r1 in
+  let rR := map (fun x => ceil_sqrt (dot x x)) (subcubic_rank_one_residuals Y r1) in
+  let rX := map (fun x => ceil_sqrt (dot x x)) X in
+  let e_global := 2 * max_nonneg rX * max_nonneg rR in
+  map_with_index
+    (fun q xq =>
+       let bq := nth q beta 0 in
+       let aq := dot xq (rank_one_direction r1) in
+       let rXq := nth q rX 0 in
+       let rRq := nth q rR 0 in
+       map_with_index
+         (fun t (bt_rRt : Z * Z) =>
+            let '(bt, rRt) := bt_rRt in
+            if Nat.eqb t q then (0, 0)
+            else let mid := (bt - bq) * aq in
+                 let e := if global then e_global else rXq * (rRt + rRq) in
+                 (mid - e, mid + e))
+         (combine beta rR))
+    X.
+
+(* The lists of a rank_one hint have lengths h, h and v. *)
+Definition subcubic_rank_one_hint_ok (v h : Z) (r1 : rank_one_hint) : bool :=
+  (lengthZ (rank_one_centre r1) =? h) && (lengthZ (rank_one_direction r1) =? h)
+  && (lengthZ (rank_one_beta r1) =? v).
+
+(* The token hints of a rank-one strategy ([global] for
+   subcubic-rank-one-global): the rank_one hint's shape, and
+   [subcubic_hint_ok] against its intervals. (subcubic-gap uses section 4's
+   [attn_token_ok] against EQKE.) Spec: the same as [attn_token_ok]: for all
+   q, t < v, attn_token[q][t] encloses exp(score(q; t) - score(q; q)) (token parts). *)
+Definition subcubic_rank_one_token_ok (global : bool) (r1 : rank_one_hint) (v h : Z) (r : Z * Z) (S : Z)
+           (X Y : matrix) (hints : list (list (Z * Z))) : bool :=
+  if subcubic_rank_one_hint_ok v h r1
+  then forall2b (forall2b (subcubic_hint_ok h r S)) (subcubic_rank_one_intervals global X Y r1) hints
+  else false.
+
+(** *** Direct path by max differences (doc, 8.2) *)
+
+(* The index of the largest entry (the first one), the largest entry, and
+   the largest entry at any other index, of [b1 at i; b2; l] (b1 >= b2). *)
+Fixpoint subcubic_top_two (y i : nat) (b1 b2 : Z) (l : list Z) : nat * Z * Z :=
+  match l with
+  | [] => (i, b1, b2)
+  | x :: l' => if b1 <? x then subcubic_top_two (S y) y x b1 l'
+               else subcubic_top_two (S y) i b1 (Z.max b2 x) l'
+  end.
+
+(* Spec: for a row of length >= 2, subcubic_top row = [top(row, m) for
+   m = 0..len-1] with top(row, m) = max_{y <> m} row[y] (= [max_except m row]). *)
+Definition subcubic_top (row : list Z) : list Z :=
+  match row with
+  | x0 :: x1 :: rest =>
+      let '(i, b1, b2) := if x0 <? x1 then subcubic_top_two 2 1 x1 x0 rest
+                          else subcubic_top_two 2 0 x0 x1 rest in
+      map_with_index (fun m _ => if Nat.eqb m i then b2 else b1) row
+  | _ => map (fun _ => 0) row   (* never: v >= 2 *)
+  end.
+
+(* Row r, entry m: top(hi[r], m) - lo[r][m].
+   Spec: for all r, m and y <> m, hi[r][y] - lo[r][m] <= subcubic_max_differences lo hi [r][m]. *)
+Definition subcubic_max_differences (lo hi : matrix) : matrix :=
+  map2 (fun l h => map2 Z.sub (subcubic_top h) l) lo hi.
+
+(* Wd[m][t] = top(EVh[t], m) - EVl[t][m] + PVs[m] (rows m), with
+   PVs[m] = max_p (top(PVh[p], m) - PVl[p][m]).
+   Spec: Wd[m][t] >= section 7's W[m][t]. With B[m][q] = top(EUh[q], m) -
+   EUl[q][m] (section 7's B), for every input with query q, max m, tokens t_p
+   and every y <> m, logit[y] - logit[m] <= sum_p a_p (B[m][q] + Wd[m][t_p]) / 2^32. *)
+Definition subcubic_Wd (v : Z) (evl evh pvl pvh : matrix) : matrix :=
+  let PVs := rows_max (subcubic_max_differences pvl pvh) in
+  transpose (Z.to_nat v) (map (fun row => vadd row PVs) (subcubic_max_differences evl evh)).
+
+(** *** Attention by the smallest gap, the witness and the count (doc, 8.3) *)
+
+(* [max_{k < N} l[k] for N = 1..len l]: Wpre[m] from Wd[m]. *)
+Fixpoint subcubic_prefix_max_from (acc : Z) (l : list Z) : list Z :=
+  match l with
+  | [] => []
+  | x :: l' => let a := Z.max acc x in a :: subcubic_prefix_max_from a l'
+  end.
+Definition subcubic_prefix_max (l : list Z) : list Z :=
+  match l with [] => [] | x :: l' => x :: subcubic_prefix_max_from x l' end.
+
+(* [(Lpre[q][N], Hpre[q][N]) for N = 1..v] = [(min_{k<N} L_tok[q][k], max_{k<N} H_tok[q][k])].
+   Spec: if every attn_token[q][k] encloses e_k, then for every k < N,
+   Lpre[q][N] <= e_k <= Hpre[q][N]. *)
+Fixpoint subcubic_prefix_hints_from (acc : Z * Z) (l : list (Z * Z)) : list (Z * Z) :=
+  match l with
+  | [] => []
+  | x :: l' => let a := (Z.min (fst acc) (fst x), Z.max (snd acc) (snd x)) in
+               a :: subcubic_prefix_hints_from a l'
+  end.
+Definition subcubic_prefix_hints (l : list (Z * Z)) : list (Z * Z) :=
+  match l with [] => [] | x :: l' => x :: subcubic_prefix_hints_from x l' end.
+
+(* What one count c of k slots needs for a fixed query q: the hint sums of
+   the max slots M and the k slots K of the placements lowM and highM
+   (section 7, as in [cubic_slots_of]). *)
+Record subcubic_slots := mk_subcubic_slots {
+  ss_c : Z;               (* c, the number of k slots *)
+  ss_binom : Z;           (* binomial (n-1) c *)
+  ss_SM_low : Z * Z;      (* (SMl, SMh) of lowM *)
+  ss_SK_low : Z * Z;      (* (SKl, SKh) of lowM *)
+  ss_SM_high : Z * Z;     (* (SMl, SMh) of highM *)
+  ss_SK_high : Z * Z      (* (SKl, SKh) of highM *)
+}.
+
+Definition subcubic_slots_of (posq : list (Z * Z)) (order : list nat) (n c : nat) : subcubic_slots :=
+  let nm := (n - 1 - c)%nat in
+  mk_subcubic_slots (Z.of_nat c) (binomial (n - 1) c)
+    (hint_sum (firstn nm order) posq) (hint_sum (skipn nm order) posq)
+    (hint_sum (skipn c order) posq) (hint_sum (firstn c order) posq).
+
+(* What the count needs for one query token q. *)
+Record subcubic_query := mk_subcubic_query {
+  sq_tok : list (Z * Z);         (* attn_token[q] *)
+  sq_pre : list (Z * Z);         (* (Lpre[q][N], Hpre[q][N]) for N = 1..v *)
+  sq_wQ : Z * Z;                 (* wQ *)
+  sq_c0 : subcubic_slots;        (* c = 0 *)
+  sq_cs : list subcubic_slots    (* c = 1, 2, ..., n-1 *)
+}.
+
+Definition subcubic_query_of (n q : nat) (keys : list Z) (tokq posq : list (Z * Z)) : subcubic_query :=
+  let order := sort_positions keys n in
+  mk_subcubic_query tokq (subcubic_prefix_hints tokq)
+    (slot_weight (nth q tokq (0, 0)) (nth (n - 1) posq (0, 0)))
+    (subcubic_slots_of posq order n 0) (map (subcubic_slots_of posq order n) (seq 1 (n - 1))).
+
+(* sgood(q, m, c, N) of the doc, for the placements of [ss] (c k slots),
+   with tm = attn_token[q][m], b = B[m][q], gM = b + Wd[m][m],
+   mQ = mul_up(wQ, b + Wd[m][q]), pre = sq_pre of q and Wprem = Wpre[m]:
+   F = mul_up(wM, gM) + mQ, plus mul_up(wK, b + Wpre[m][N]) when N >= 1, with
+   wK = slot_weight (Lpre[q][N], Hpre[q][N]) SK; pass iff F < 0 for lowM and highM
+   ([cubic_good] decides this, see [cubic_pass_spec]).
+   Spec (the doc's "Why"): if the hints are verified and
+   subcubic_good .. ss N = true, the model is correct on every input with
+   query q (at position n-1) and max m whose non-query positions hold m at
+   n-1-c of them and tokens < N at the other c (for c = 0, N = 0: the
+   input (m, ..., m, q)). *)
+Definition subcubic_good (pre : list (Z * Z)) (Wprem : list Z) (tm : Z * Z) (b gM mQ : Z)
+           (ss : subcubic_slots) (N : Z) : bool :=
+  let mq_low := slot_weight_mul_up tm (ss_SM_low ss) gM + mQ in
+  let mq_high := slot_weight_mul_up tm (ss_SM_high ss) gM + mQ in
+  if N =? 0 then (mq_low <? 0) && (mq_high <? 0)
+  else let i := Z.to_nat (N - 1) in
+       let tk := nth i pre (0, 0) in
+       cubic_good mq_low mq_high (slot_weight tk (ss_SK_low ss)) (slot_weight tk (ss_SK_high ss))
+                  (b + nth i Wprem 0).
+
+(* Over c = 1..n-1 along the witnesses N = gap[q][m][c-1]: [acc] plus
+   binomial(n-1, c) * N^c, or None when a witness fails. A case (c <= cmax)
+   needs 0 <= N <= m and, if N >= 1, [good] ss N (sgood); a non-case needs
+   N = 0. The lists must have the same length (n-1). *)
+Fixpoint subcubic_sum_cases (cmax m : Z) (good : subcubic_slots -> Z -> bool)
+         (css : list subcubic_slots) (Ns : list Z) (acc : Z) : option Z :=
+  match css, Ns with
+  | [], [] => Some acc
+  | ss :: css', N :: Ns' =>
+      let ok := if ss_c ss <=? cmax
+                then (if (0 <=? N) && (N <=? m) then (if N =? 0 then true else good ss N) else false)
+                else N =? 0 in
+      if ok then subcubic_sum_cases cmax m good css' Ns' (acc + ss_binom ss * N ^ ss_c ss) else None
+  | _, _ => None
+  end.
+
+(* The inputs with max m and query q counted by the doc, given b = B[m][q],
+   Wdm = Wd[m], Wprem = Wpre[m] and Ns = gap[q][m]; None when a witness
+   fails. For m < q nothing is a case (every witness must be 0); else
+   [sgood(q, m, 0, 0)] + sum_{c=1..cmax} binomial(n-1, c) * gap[q][m][c-1]^c
+   with cmax = n-1 if q = m, else n-2.
+   Spec: for q <= m, if it is Some k, k is at most the number of inputs x
+   with x_(n-1) = q and max x = m on which the model is correct. *)
+Definition subcubic_count_qm (n : Z) (m q : nat) (sq : subcubic_query) (b : Z) (Wdm Wprem Ns : list Z)
+  : option Z :=
+  if Nat.ltb m q then subcubic_sum_cases (-1) (Z.of_nat m) (fun _ _ => false) (sq_cs sq) Ns 0
+  else
+    let tm := nth m (sq_tok sq) (0, 0) in
+    let gM := b + nth m Wdm 0 in
+    let mQ := mul_up (sq_wQ sq) (b + nth q Wdm 0) in
+    let good := subcubic_good (sq_pre sq) Wprem tm b gM mQ in
+    let first := if good (sq_c0 sq) 0 then 1 else 0 in
+    let cmax := if Nat.eqb q m then n - 1 else n - 2 in
+    subcubic_sum_cases cmax (Z.of_nat m) good (sq_cs sq) Ns first.
+
+(* For m = 0, 1, ..., along B[.][q] ([bq]), the rows of Wd and Wpre, and gap[q]. *)
+Fixpoint subcubic_count_m (n : Z) (q m : nat) (sq : subcubic_query) (bq : list Z) (Wd Wpre gapq : matrix)
+         (acc : Z) : option Z :=
+  match bq, Wd, Wpre, gapq with
+  | [], [], [], [] => Some acc
+  | b :: bq', Wdm :: Wd', Wprem :: Wpre', Ns :: gapq' =>
+      match subcubic_count_qm n m q sq b Wdm Wprem Ns with
+      | Some k => subcubic_count_m n q (S m) sq bq' Wd' Wpre' gapq' (acc + k)
+      | None => None
+      end
+  | _, _, _, _ => None
+  end.
+
+(* For q = 0, 1, ..., along the rows EQKP[q], attn_token[q], attn_pos[q],
+   B[.][q] and gap[q]. *)
+Fixpoint subcubic_count_q (n : nat) (q : nat) (eqkp : matrix) (tok_hints pos_hints : list (list (Z * Z)))
+         (BT Wd Wpre : matrix) (gap : list matrix) (acc : Z) : option Z :=
+  match eqkp, tok_hints, pos_hints, BT, gap with
+  | [], [], [], [], [] => Some acc
+  | keys :: eqkp', tokq :: th', posq :: ph', bq :: BT', gapq :: gap' =>
+      match subcubic_count_m (Z.of_nat n) q 0 (subcubic_query_of n q keys tokq posq) bq Wd Wpre gapq acc with
+      | Some acc' => subcubic_count_q n (S q) eqkp' th' ph' BT' Wd Wpre gap' acc'
+      | None => None
+      end
+  | _, _, _, _, _ => None
+  end.
+
+(* The count of section 8.3 from EQKP, EUPU, EVOU and PVOU, or None when
+   the witness [gap] is not valid (shape v x v x (n-1), 0 <= N <= m,
+   non-cases 0, sgood for every case with N >= 1). Spec: if the token
+   hints are verified (as in [subcubic_certified_count]), the hints pass
+   attn_pos_ok and n >= 2, subcubic_count .. = Some k ->
+   k <= #{x | the model is correct on x}. *)
+Definition subcubic_count (e0 : Z) (eqkp eupu evou pvou : matrix) (tok_hints pos_hints : list (list (Z * Z)))
+           (gap : list matrix) (v n : Z) : option Z :=
+  let sc2 := 2 * e0 in let sc4 := 4 * e0 in
+  let BT := subcubic_max_differences (table_lo sc2 eupu) (table_hi sc2 eupu) in
+  let Wd := subcubic_Wd v (table_lo sc4 evou) (table_hi sc4 evou) (table_lo sc4 pvou) (table_hi sc4 pvou) in
+  subcubic_count_q (Z.to_nat n) 0 eqkp tok_hints pos_hints BT Wd (map subcubic_prefix_max Wd) gap 0.
+
+(* The count, when n_ctx >= 2, the model is well formed, every hint is
+   verified and the witness is valid; None otherwise. The token hints:
+   subcubic-gap, section 4's test against EQKE (from [derive]); the
+   rank-one strategies, [subcubic_rank_one_token_ok] (from [subcubic_derive],
+   which does not form EQKE). *)
+Definition subcubic_certified_count (s : subcubic_strategy) (gap : list matrix) (c : certificate) : option Z :=
+  let cf := cert_config c in
+  let ts := cert_tensors c in
+  if (2 <=? n_ctx cf) && parameters_ok (cert_parameters c) && model_ok cf ts then
+    let e0 := global_scale ts in
+    let v := d_vocab cf in
+    let h := d_head cf in
+    let r := hint_sqrt_d_head c in
+    let S := SQRT_BITS - 4 * e0 in
+    let toks := hint_attn_token c in
+    let poss := hint_attn_pos c in
+    let finish (tokens_ok : bool) (eqkp eupu evou pvou : matrix) :=
+      if sqrt_hint_ok h r && tokens_ok && attn_pos_ok h r S eqkp poss
+      then subcubic_count e0 eqkp eupu evou pvou toks poss gap v (n_ctx cf)
+      else None in
+    match s with
+    | subcubic_gap =>
+        let dv := derive cf ts e0 in
+        finish (attn_token_ok h r S 0 (EQKE dv) toks) (EQKP dv) (EUPU dv) (EVOU dv) (PVOU dv)
+    | subcubic_rank_one r1 =>
+        let sd := subcubic_derive cf ts e0 in
+        finish (subcubic_rank_one_token_ok false r1 v h r S (sd_X sd) (sd_Y sd) toks)
+               (sd_EQKP sd) (sd_EUPU sd) (sd_EVOU sd) (sd_PVOU sd)
+    | subcubic_rank_one_global r1 =>
+        let sd := subcubic_derive cf ts e0 in
+        finish (subcubic_rank_one_token_ok true r1 v h r S (sd_X sd) (sd_Y sd) toks)
+               (sd_EQKP sd) (sd_EUPU sd) (sd_EVOU sd) (sd_PVOU sd)
+    end
+  else None.
+
+(* proven_correct of a subcubic strategy, or 0 when n_ctx < 2, the model is
+   malformed, a hint fails or the witness is not valid. *)
+Definition subcubic_proven_correct (s : subcubic_strategy) (gap : list matrix) (c : certificate) : Z :=
+  match subcubic_certified_count s gap c with Some pc => pc | None => 0 end.
+
+(* The whole check of a subcubic certificate: the hash first (see [check]),
+   then n_ctx >= 2, model, hints, witness, count, and the claim. *)
+Definition subcubic_check (s : subcubic_strategy) (gap : list matrix) (c : certificate) : bool :=
+  if weights_sha256 c =? claimed_sha256 c then
+  match subcubic_certified_count s gap c with
+  | None => false
+  | Some pc => cubic_claim_ok c pc
+  end
+  else false.
+
+(* The reflection lemma of the subcubic strategies. (Soundness, later:
+   subcubic_proven_correct s gap c is at most the number of inputs on which
+   the real-number model of these weights is correct.) *)
+Lemma subcubic_check_sound (s : subcubic_strategy) (gap : list matrix) (c : certificate) :
+  subcubic_check s gap c = true ->
+  weights_sha256 c = claimed_sha256 c /\ num_inputs c = claimed_inputs c
+  /\ claimed_correct c <= subcubic_proven_correct s gap c.
+Proof.
+  unfold subcubic_check, subcubic_proven_correct.
+  destruct (weights_sha256 c =? claimed_sha256 c); [|discriminate].
+  destruct (subcubic_certified_count s gap c) as [pc|]; [|discriminate].
+  apply cubic_claim_ok_sound.
 Qed.
