@@ -411,12 +411,22 @@ Definition exp_arguments (r : Z * Z) (D : Z) : Z * Z :=
 
 (* Spec: sqrt_hint_ok h r = true -> hint_ok h r S D (L, H) = true ->
    L / 2^40 <= exp (D 2^(4 e0) / sqrt h) <= H / 2^40, where S = 64 - 4 e0. *)
+(* Limit (doc, "Limits"): an exp argument |x| = |a| / (h 2^S) above 2^16 is refused,
+   as by the standalone checker: exp of a huge argument would take Coq very long
+   (a denial of service, found by the tamper campaign), and no honest model needs it.
+   Tested under an [if], before any exp is computed (the VM evaluates [&&]'s
+   arguments eagerly). *)
+Definition MAX_EXP_ARG_LOG2 : Z := 16.
+Definition exp_arg_small (h S a : Z) : bool := Z.abs a <=? Z.shiftl (Z.shiftl h S) MAX_EXP_ARG_LOG2.
+
 Definition hint_ok (h : Z) (r : Z * Z) (S D : Z) (hint : Z * Z) : bool :=
   let '(L, H) := hint in
   let '(a_lo, a_hi) := exp_arguments r D in
+  if exp_arg_small h S a_lo && exp_arg_small h S a_hi then
   (0 <=? L) && (L <=? H)
   && (Z.shiftl L (EXP_BITS - HINT_BITS) <=? exp_lo a_lo h S)
-  && (exp_hi a_hi h S <=? Z.shiftl H (EXP_BITS - HINT_BITS)).
+  && (exp_hi a_hi h S <=? Z.shiftl H (EXP_BITS - HINT_BITS))
+  else false.
 
 (* One row of hints: D = row[i] - ref for each i; lengths must agree. *)
 Fixpoint hint_row_ok (h : Z) (r : Z * Z) (S ref : Z) (row : list Z) (hints : list (Z * Z)) : bool :=
@@ -1182,9 +1192,11 @@ Definition subcubic_hint_ok (h : Z) (r : Z * Z) (S : Z) (D : Z * Z) (hint : Z * 
   let '(L, H) := hint in
   let a_lo := fst (exp_arguments r (fst D)) in
   let a_hi := snd (exp_arguments r (snd D)) in
+  if exp_arg_small h S a_lo && exp_arg_small h S a_hi then
   (0 <=? L) && (L <=? H)
   && (Z.shiftl L (EXP_BITS - HINT_BITS) <=? exp_lo a_lo h S)
-  && (exp_hi a_hi h S <=? Z.shiftl H (EXP_BITS - HINT_BITS)).
+  && (exp_hi a_hi h S <=? Z.shiftl H (EXP_BITS - HINT_BITS))
+  else false.
 
 (* With Dlo = Dhi = D it is section 4's test. *)
 Lemma subcubic_hint_ok_exact (h : Z) (r : Z * Z) (S D : Z) (hint : Z * Z) :

@@ -625,14 +625,22 @@ def exp_arguments (r : Int × Int) (D : Int) : Int × Int :=
   match r with
   | (r_lo, r_hi) => bif zleb 0 D then (D * r_lo, D * r_hi) else (D * r_hi, D * r_lo)
 
+/-- Limit (doc, "Limits"): an exp argument `|x| = |a| / (h 2^S)` above `2^16` is refused, as by
+the standalone checker and Coq (exp of a huge argument would take very long). `S >= 0`. -/
+def MAX_EXP_ARG_LOG2 : Nat := 16
+def exp_arg_small (h S a : Int) : Bool :=
+  zleb (Int.ofNat a.natAbs) (shiftl_nat (shiftl_nat h S.toNat) MAX_EXP_ARG_LOG2)
+
 /-- Spec: `sqrt_hint_ok h r = true -> hint_ok h r S D (L, H) = true ->
 L / 2^40 <= exp (D 2^(4 e0) / sqrt h) <= H / 2^40`, where `S = 64 - 4 e0`. -/
 def hint_ok (h : Int) (r : Int × Int) (S D : Int) (hint : Int × Int) : Bool :=
   match hint, exp_arguments r D with
   | (L, H), (a_lo, a_hi) =>
-    zleb 0 L && zleb L H
-    && zleb (shiftl_nat L (EXP_BITS - HINT_BITS)) (exp_lo a_lo h S)
-    && zleb (exp_hi a_hi h S) (shiftl_nat H (EXP_BITS - HINT_BITS))
+    if exp_arg_small h S a_lo && exp_arg_small h S a_hi then
+      zleb 0 L && zleb L H
+      && zleb (shiftl_nat L (EXP_BITS - HINT_BITS)) (exp_lo a_lo h S)
+      && zleb (exp_hi a_hi h S) (shiftl_nat H (EXP_BITS - HINT_BITS))
+    else false
 
 /-- One row of hints: `D = row[i] - ref` for each `i`; lengths must agree. -/
 def hint_row_ok (h : Int) (r : Int × Int) (S ref : Int) (row : List Int) (hints : List (Int × Int)) : Bool :=
