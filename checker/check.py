@@ -933,7 +933,7 @@ def prefix(row, f):
     return out
 
 
-def gap_pass(tokq, posq, sums, wQ, b, gM, gQ, Wpre_m, Hpre_q, Lpre_q, m, N):
+def gap_pass(tokq, sums, wQ, b, gM, gQ, Wpre_m, Hpre_q, Lpre_q, m, N):
     """sgood(q, m, c, N) of section 8.3: F < 0 for both placements, F = mul_up(wM, gM) +
     mul_up(wQ, gQ) + (N >= 1: mul_up(wK, b + Wpre[m][N]), wK from Lpre[q][N], Hpre[q][N] and the k
     slots' position sums). sums: ((SMl, SMh, SKl, SKh) of lowM, of highM) for this c. Guarantee (the
@@ -968,6 +968,11 @@ def check_gap(x, v, n):
     return out
 
 
+def pos_sums(posq, slots):
+    """(sum of L_pos[q][p], sum of H_pos[q][p]) over the positions p in slots (posq = pos[q])."""
+    return sum(posq[p][0] for p in slots), sum(posq[p][1] for p in slots)
+
+
 def subcubic_count(tok, pos, EQKP, Wd, B, gap, v, n):
     """(count, tests): the count of section 8.3, with every case's witness N >= 1 tested
     (Rejected if sgood(q, m, c, N) fails). As in cubic_count, every counted input is correct and
@@ -979,21 +984,22 @@ def subcubic_count(tok, pos, EQKP, Wd, B, gap, v, n):
         Hpre, Lpre = prefix([x[1] for x in tokq], max), prefix([x[0] for x in tokq], min)
         sums = []
         for c in range(n):
-            sums.append([(*(sum(posq[p][i] for p in M) for i in (0, 1)), *(sum(posq[p][i] for p in K) for i in (0, 1)))
-                         for M, K in placements(EQKP, q, n, c)])
+            sums.append([(*pos_sums(posq, M), *pos_sums(posq, K)) for M, K in placements(EQKP, q, n, c)])
             tally(4 * (n - 1))
         wQ = slot_weight(tok, pos, q, q, [n - 1])
         for m in range(q, v):
             b = B[m][q]
             gM, gQ = b + Wd[m][m], b + Wd[m][q]
-            args = (tokq, posq, None, wQ, b, gM, gQ, Wpre[m], Hpre, Lpre, m)
-            count += gap_pass(*args[:2], sums[0], *args[3:], 0)
+
+            def sgood(c, N):
+                return gap_pass(tokq, sums[c], wQ, b, gM, gQ, Wpre[m], Hpre, Lpre, m, N)
+            count += sgood(0, 0)  # the input (m, ..., m, q)
             tests += 2
             for c in range(1, (n - 1 if q == m else n - 2) + 1):
                 N = gap[q][m][c - 1]
                 if N >= 1:
                     tests += 2
-                    if not gap_pass(*args[:2], sums[c], *args[3:], N):
+                    if not sgood(c, N):
                         raise Rejected(f"hints.gap[{q}][{m}][{c - 1}] = {N}: the test of section 8.3 fails "
                                        f"(q = {q}, m = {m}, c = {c}, k < {N})")
                 count += comb(n - 1, c) * N ** c
