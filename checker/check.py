@@ -33,6 +33,12 @@ carry the doc's names and each docstring states what it guarantees):
      proven_wrong, no accuracy_upper_bound); the pessimised tables PVpess, W,
      B (G = B + W); the placement tests good(q, m, k, c) and the count, which
      must be >= the claimed proven_correct.
+  6-8. strategies "subcubic-gap", "subcubic-rank-one", "subcubic-rank-one-global"
+     (doc, section 8): as cubic, with the direct tables by max differences and
+     one test per (q, m, c) at the certificate's witness N (every k < N at once);
+     the rank-one ones never form EQKE: their token hints are verified against
+     score intervals from a rank-one part plus a norm-bounded error.
+  The proof cost, the integer operations done, is counted and printed.
 
 WHAT "VERIFIED" MEANS, by the arguments in the docstrings below (the doc's,
 restated): for the network whose exact weights are in weights.json (identified
