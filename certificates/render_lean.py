@@ -12,7 +12,11 @@ literal of ``n`` fields of ``w`` bits, the first number in the most
 significant field. Float32 bit patterns use ``w = 32`` (so a literal reads
 like ``float32_hex``), in chunks of at most ``CHUNK`` values. Hint tables use
 one literal per row, fields in sign-magnitude ``2|z| + (z < 0)``, with ``w`` a
-multiple of 4 large enough for every field of the table.
+multiple of 4 large enough for every field of the table. The subcubic hints
+use the same signed fields: each list of ``rank_one`` in chunks of at most
+``CHUNK`` values (``MechCert.decode_int_list``), and the witness ``gap`` one
+literal per query q holding every row ``gap[q][m]`` as its length followed by
+its entries (``MechCert.decode_int_table``), so that any shape round-trips.
 
 Nothing here is trusted: Lean recomputes the hash, the derived matrices, every
 hint and every count. This module only has to be *safe*: the templates receive
@@ -30,12 +34,18 @@ import jinja2
 from .io import atomic_write_text
 from .render_common import THEOREM_NAMES, validated_certificate, want_int, want_nat
 
-# The strategies MechCert.lean mirrors. The subcubic ones (section 8) are in Coq and checker/
-# only: their Lean mirror is not written yet.
-LEAN_STRATEGIES = ("brute-force", "cubic")
+# The strategies MechCert.lean mirrors: all five (sections 5, 7 and 8 of the doc).
+LEAN_STRATEGIES = ("brute-force", "cubic", "subcubic-gap", "subcubic-rank-one", "subcubic-rank-one-global")
+
+# The Lean term of each subcubic strategy (MechCert.lean, subcubic_strategy); `rank_one` is the
+# hint's def in Certificate.lean.
+SUBCUBIC_TERMS = {"subcubic-gap": "subcubic_strategy.subcubic_gap",
+                  "subcubic-rank-one": "(subcubic_strategy.subcubic_rank_one rank_one)",
+                  "subcubic-rank-one-global": "(subcubic_strategy.subcubic_rank_one_global rank_one)"}
 
 __all__ = ["render_lean", "lean_context", "audit_axioms", "pack_fields", "encode_signed",
-           "LEAN_FILES", "CHUNK", "THEOREM_NAMES", "STANDARD_AXIOMS", "NATIVE_AXIOMS"]
+           "LEAN_FILES", "LEAN_STRATEGIES", "SUBCUBIC_TERMS", "CHUNK", "THEOREM_NAMES", "STANDARD_AXIOMS",
+           "NATIVE_AXIOMS"]
 
 # Files of a rendered project: output name -> template (or static file) in mechcert.lean_templates.
 LEAN_FILES = {
@@ -97,6 +107,30 @@ def _hint_table(table: list[list[tuple[int, int]]]) -> dict:
     return {"width": width, "rows": rows}
 
 
+def _signed_width(fields: list[int]) -> int:
+    """The common field width of signed fields: a multiple of 4, at least 4."""
+    width = max((f.bit_length() for f in fields), default=1)
+    return max(4, -(-width // 4) * 4)
+
+
+def _int_list(xs: list[int]) -> dict:
+    """A list of integers as chunks of at most CHUNK signed fields (no chunk for an empty list)."""
+    fields = [encode_signed(z) for z in xs]
+    width = _signed_width(fields)
+    chunks = [{"count": len(fields[i:i + CHUNK]), "literal": _hex_literal(fields[i:i + CHUNK], width)}
+              for i in range(0, len(fields), CHUNK)]
+    return {"width": width, "chunks": chunks}
+
+
+def _gap_table(gap: list[list[list[int]]]) -> dict:
+    """One block per q: the rows gap[q][m], each as its length then its entries, as signed fields."""
+    blocks = [[encode_signed(z) for row in rows for z in [len(row), *row]] for rows in gap]
+    width = _signed_width([f for b in blocks for f in b])
+    return {"width": width,
+            "blocks": [{"rows": len(rows), "fields": len(b), "literal": _hex_literal(b, width)}
+                       for rows, b in zip(gap, blocks)]}
+
+
 def lean_context(cert: dict, weights: dict, native: bool = False) -> dict:
     """The Jinja context of the Lean templates: validated integers, names and digests only."""
     if type(native) is not bool:
@@ -105,7 +139,7 @@ def lean_context(cert: dict, weights: dict, native: bool = False) -> dict:
     if v["strategy"] not in LEAN_STRATEGIES:
         raise ValueError(f"the Lean library checks strategies {', '.join(LEAN_STRATEGIES)} only; "
                          f"{v['strategy']} is checked by checker/ and Coq (certify with --emit coq)")
-    return {
+    ctx = {
         "strategy": v["strategy"],
         "theorem": v["theorem"],
         "lean_native": native,
@@ -117,7 +151,15 @@ def lean_context(cert: dict, weights: dict, native: bool = False) -> dict:
         "sqrt_d_head": list(v["sqrt_d_head"]),
         "attn_token": _hint_table(v["attn_token"]),
         "attn_pos": _hint_table(v["attn_pos"]),
+        "subcubic": v["strategy"] in SUBCUBIC_TERMS,
     }
+    if ctx["subcubic"]:
+        ctx["subcubic_term"] = SUBCUBIC_TERMS[v["strategy"]]
+        ctx["gap"] = _gap_table(v["gap"])
+        ctx["rank_one"] = None
+        if "rank_one" in v:
+            ctx["rank_one"] = {k: _int_list(xs) for k, xs in v["rank_one"].items()}
+    return ctx
 
 
 # -- the axiom audit -------------------------------------------------------

@@ -4,12 +4,13 @@
 This file is static: it is copied verbatim into every certificate. It is the
 Lean twin of `MechCert.v` (the Coq library): it implements, over `Nat` and
 `Int` of Lean 4 core only (no Mathlib, no Std), the checking algorithm of
-docs/certificate-format.md (version 1), strategies "brute-force" (section 5)
-and "cubic" (section 7). The generated `Certificate.lean` holds the data
-(exact float32 bit patterns, hints, the claim, packed into a few large `Nat`
-literals) and one theorem, proved from `check_sound` (or
-`cubic_check_sound`) by evaluating `check cert` once in the kernel
-(`decide +kernel`).
+docs/certificate-format.md (version 1), strategies "brute-force" (section 5),
+"cubic" (section 7) and the three subcubic ones (section 8). The generated
+`Certificate.lean` holds the data (exact float32 bit patterns, hints, the
+claim, packed into a few large `Nat` literals) and one theorem, proved from
+`check_sound` (or `cubic_check_sound`, `subcubic_check_sound`) by evaluating
+`check cert` (or `cubic_check cert`, `subcubic_check s gap cert`) once in the
+kernel (`decide +kernel`).
 
 **Mirror of the Coq library.** Every `Definition`/`Fixpoint` of `MechCert.v`
 has a `def` here under the same name, in the same order, with the same
@@ -18,9 +19,15 @@ the Lean type differs: `list_Z_eqb` is `list_nat_eqb` (shapes are `List Nat`
 here). Types: SHA-256 words, bytes, bit patterns, shapes and sizes are `Nat`
 (they are never negative); every model quantity is `Int` (Coq's `Z`).
 Definitions marked "(Lean only)" have no Coq counterpart: they are the integer
-primitives the Coq standard library provides, the strictness helpers below,
-the decoders of the packed data, and the cubic strategy (section 7), which
-follows the doc's names.
+primitives the Coq standard library provides (`Z.shiftr`, `Z.div`, `Z.log2`,
+`Z.sqrt`, ...), the strictness helpers below, the decoders of the packed data,
+and the cubic strategy (section 7), which follows the doc's names. Not
+mirrored: Coq's speed helpers of the cubic and subcubic checks
+(`slot_weight_mul_up`, `prod_ltb`, `mul_add_ltb0` and the cubic precomputation
+records), each proved equal in `MechCert.v` to the plain product it replaces;
+this file computes the plain products (the kernel multiplies `Nat` with GMP).
+The subcubic part (section 8, part 10 below) mirrors Coq's part 10 definition
+by definition; its certificate record is the cubic one (`cubic_certificate`).
 
 **Trusted base.** Lean's kernel. Without `native_decide`, `#print axioms` of
 the certificate theorem prints "does not depend on any axioms" (or at most
@@ -31,9 +38,9 @@ axiom `Lean.ofReduceBool` (trusting the compiler); its Makefile says so.
 **Kernel evaluation: what this file relies on.**
 1. The kernel computes with `Nat` literals through GMP: `Nat.add`, `sub`,
    `mul`, `div`, `mod`, `gcd`, `beq`, `ble`, `pow`, `land`, `lor`, `xor`,
-   `shiftLeft`, `shiftRight` (not `Nat.log2`: we define `nat_log2`). `Int` is
-   the inductive `ofNat n | negSucc n`; every `Int` operation reduces to
-   these by matching on the constructors.
+   `shiftLeft`, `shiftRight` (not `Nat.log2` nor `Nat.sqrt`: we define
+   `nat_log2` and `nat_sqrt`). `Int` is the inductive `ofNat n | negSucc n`;
+   every `Int` operation reduces to these by matching on the constructors.
 2. Floor semantics are explicit. We never use `/`, `%` or `>>>` on `Int`
    (their meaning changed between Lean versions: `Int.div` was T-rounding,
    `/` is now `Int.ediv`). Instead `shiftr_nat`, `zdiv` (and from them
@@ -73,7 +80,7 @@ def LOGIT_BITS : Nat := 32
 /-! ## Evaluation order and integer primitives (Lean only)
 
 Coq gets these from its standard library (`Z.shiftr`, `Z.div`, `Z.leb`,
-`Z.log2`, `fold_left`, `nth`, ...). -/
+`Z.log2`, `Z.sqrt`, `fold_left`, `nth`, ...). -/
 
 /-- `strict_nat n k = k n`, but the kernel must evaluate `n` to a literal
 first (it cases on `Nat.beq n 0`). -/
@@ -165,6 +172,30 @@ def nat_log2 (n : Nat) : Nat := log2_fuel n n 0
 def int_log2 (a : Int) : Int :=
   match a with
   | Int.ofNat n => Int.ofNat (nat_log2 n)
+  | Int.negSucc _ => 0
+
+/-- `nat_sqrt_from k n r`: the floor square root of `n`, decided bit by bit from bit `k - 1`
+down to bit 0, starting from `r` (whose bits below `k` are 0 and `r * r <= n`): each bit is
+set when the square stays `<= n`. (Lean core's `Nat.sqrt`, where it exists, is defined by
+well-founded recursion, which the kernel cannot evaluate: hence this structural version.) -/
+def nat_sqrt_from (k n r : Nat) : Nat :=
+  match k with
+  | 0 => r
+  | k' + 1 =>
+      let r' := r + Nat.shiftLeft 1 k'
+      bif Nat.ble (r' * r') n then nat_sqrt_from k' n r' else nat_sqrt_from k' n r
+termination_by structural k
+
+/-- Spec: `nat_sqrt n = floor (sqrt n)`: the largest `r` with `r * r <= n` (Coq `Z.sqrt`).
+Proof sketch: with `L = nat_log2 n`, `n < 2^(L+1)`, so `sqrt n < 2^(L/2 + 1)` and every bit of
+the result is among the `L/2 + 1` bits tried; setting the bits greedily from the top gives the
+largest `r` with `r * r <= n`. -/
+def nat_sqrt (n : Nat) : Nat := nat_sqrt_from (nat_log2 n / 2 + 1) n 0
+
+/-- Coq `Z.sqrt`: `0` for `a < 0`. -/
+def int_sqrt (a : Int) : Int :=
+  match a with
+  | Int.ofNat n => Int.ofNat (nat_sqrt n)
   | Int.negSucc _ => 0
 
 /-- Lists (Coq's `forallb`, `flat_map`, `nth`, `last`, `removelast`). -/
@@ -1001,6 +1032,12 @@ def hint_sum (idx : List Nat) (row : List (Int × Int)) : Int × Int :=
 /-- `mul_up([l, h], g) = h * g if g >= 0 else l * g`. -/
 def mul_up (w : Int × Int) (g : Int) : Int := bif zleb 0 g then w.2 * g else w.1 * g
 
+/-- `[(L_tok * Sl) >> 40, ceil_shift(H_tok * Sh, 40)]` for a token hint `(L_tok, H_tok)` and a
+sum of position hints `(Sl, Sh)`: wM, wK and wQ of the doc. Spec: if the hints enclose their
+exp values, the result encloses the total weight `sum_{p in S} exp(score(q; t at p) - score_ref)`
+(scale 2^-40). (Used by section 8; `cubic_pass` computes the same pairs inline.) -/
+def slot_weight (t S : Int × Int) : Int × Int := (attn_weight_lo t S, attn_weight_hi t S)
+
 /-- The test of one placement: `F < 0`, with `tm, tk, tq` the token hints of
 m, k, q, `SM, SK` the position-hint sums of the max and k slots, `SQ` the
 hint of the query position, and `gm, gk, gq` = `G[m][q][m], G[m][q][k], G[m][q][q]`. -/
@@ -1110,7 +1147,439 @@ theorem cubic_check_sound (c : cubic_certificate) (h : cubic_check c = true) :
   have hc : cubic_claim_holds c := of_decide_eq_true h
   ⟨hc.1, hc.2.2.1, hc.2.2.2.1⟩
 
-/-! ## 10. Decoding the generated data (Lean only)
+/-! ## 10. The subcubic proofs (doc, section 8)
+
+Strategies "subcubic-gap", "subcubic-rank-one" and "subcubic-rank-one-global".
+Same weights, constants, logit tables, sqrt_d_head and attn_pos hints as the
+cubic proof, the same certificate record (`cubic_certificate`) and the same
+form of claim; n_ctx >= 2. Two more hints are passed beside the record: the
+witness `gap` (v x v x (n-1)) and, for the rank-one strategies, `rank_one_hint`
+(inside `subcubic_strategy`).
+
+Mirror of part 10 of `MechCert.v`, definition by definition. Where the Coq
+library calls its speed helpers (`slot_weight_mul_up`, `cubic_good` over
+`cubic_pass` / `mul_add_ltb0` / `prod_ltb`, which decide a sign from sizes),
+this file computes the plain products they are proved equal to: the kernel
+multiplies `Nat` with GMP. The claim test is the Lean-only `subcubic_claim_holds`
+(the conditions of `cubic_claim_holds`, with the subcubic count), as the cubic
+check states its claim inline.
+
+Cost (v tokens, n positions, d = d_model, h = d_head): the matrices O(v^2 d)
+(subcubic-gap: `derive`; the rank-one strategies never form the v x v product
+EQKE: `subcubic_derive` gives X = Eq Q and Y = E K, v x h, instead); the token
+hints O(v^2) exp bounds; the direct tables O(v^2 + n v) (`subcubic_top` finds
+every max_{y <> m} of a row from its two largest entries); one test per
+(q, m, c, placement), O(v^2 n). -/
+
+/-- A list predicate of two lists of the same length. -/
+def forall2b {α β : Type} (f : α → β → Bool) (a : List α) (b : List β) : Bool :=
+  match a, b with
+  | [], [] => true
+  | x :: a', y :: b' => f x y && forall2b f a' b'
+  | _, _ => false
+termination_by structural a
+
+/-- `map_with_index f [x0, x1, ...] = [f 0 x0, f 1 x1, ...]`. -/
+def map_with_index_from {α β : Type} (f : Nat → α → β) (i : Nat) (l : List α) : List β :=
+  match l with
+  | [] => []
+  | x :: l' => f i x :: map_with_index_from f (i + 1) l'
+termination_by structural l
+
+def map_with_index {α β : Type} (f : Nat → α → β) (l : List α) : List β := map_with_index_from f 0 l
+
+/-- Spec: `0 <= x -> ceil_sqrt x` = the least `r >= 0` with `r * r >= x`
+(so `sqrt x <= ceil_sqrt x`). (`int_sqrt` is Coq's `Z.sqrt`, the floor square root.) -/
+def ceil_sqrt (x : Int) : Int :=
+  let r := int_sqrt x
+  bif zeqb (r * r) x then r else r + 1
+
+/-- The strategy, with its rank_one hint (doc, 8.1): the lists centre (h
+integers), direction (h) and beta (v). Any integers are sound. -/
+structure rank_one_hint where
+  rank_one_centre : List Int
+  rank_one_direction : List Int
+  rank_one_beta : List Int
+
+inductive subcubic_strategy where
+  | subcubic_gap                                   -- "subcubic-gap"
+  | subcubic_rank_one (r1 : rank_one_hint)         -- "subcubic-rank-one"
+  | subcubic_rank_one_global (r1 : rank_one_hint)  -- "subcubic-rank-one-global"
+
+/-- The matrices of the rank-one strategies: `derived` without EQKE, and
+its factors X and Y (EQKE = X Y^T). -/
+structure subcubic_derived where
+  sd_X : matrix      -- X = Eq Q, v x h, scale 2^(2 e0)
+  sd_Y : matrix      -- Y = E K, v x h, scale 2^(2 e0)
+  sd_EQKP : matrix   -- v x n, scale 2^(4 e0), as in `derived`
+  sd_EUPU : matrix   -- v x v, scale 2^(2 e0)
+  sd_EVOU : matrix   -- v x v, scale 2^(4 e0)
+  sd_PVOU : matrix   -- n x v, scale 2^(4 e0)
+
+/-- Spec: with the exact weights and Eq = E + P[n-1], `sd_X * 2^(2 e0) = Eq Q`,
+`sd_Y * 2^(2 e0) = E K`, and the other four as in `derive` (EQKP = X (P K)^T). -/
+def subcubic_derive (c : config) (ts : List tensor) (e0 : Int) : subcubic_derived :=
+  let v := c.d_vocab
+  let n := c.n_ctx
+  let d := c.d_model
+  let h := c.d_head
+  let E := weight_matrix ts e0 "embed.W_E" v d
+  let P := weight_matrix ts e0 "pos_embed.W_pos" n d
+  let Q := weight_matrix ts e0 "blocks.0.attn.W_Q" d h
+  let K := weight_matrix ts e0 "blocks.0.attn.W_K" d h
+  let V := weight_matrix ts e0 "blocks.0.attn.W_V" d h
+  let O := weight_matrix ts e0 "blocks.0.attn.W_O" h d
+  let U := weight_matrix ts e0 "unembed.W_U" d v
+  let Eq' := List.map (vadd (last P [])) E      -- Eq = E + P[n-1]
+  let Kt := transpose h K                        -- h x d
+  let X := mul_t' Eq' (transpose h Q)            -- Eq Q, v x h
+  let Y := mul_t' E Kt                           -- E K, v x h
+  let PK := mul_t' P Kt                          -- P K, n x h
+  let Ut := transpose v U                        -- v x d
+  let VO := mul_t V (transpose d O)              -- V O, d x d
+  let VOUt := mul_t Ut VO                        -- (V O U)^T, v x d
+  { sd_X := X, sd_Y := Y, sd_EQKP := mul_t X PK, sd_EUPU := mul_t' Eq' Ut,
+    sd_EVOU := mul_t E VOUt, sd_PVOU := mul_t P VOUt }
+
+/-! ### Token hints by a score interval (doc, 8.1) -/
+
+/-- An exp hint for every score difference in `[Dlo, Dhi]`: `a_lo` from `Dlo`,
+`a_hi` from `Dhi` (section 4's `exp_arguments` at each end).
+Spec: `sqrt_hint_ok h r = true -> subcubic_hint_ok h r S (Dlo, Dhi) (L, H) = true ->`
+for every `D` with `Dlo <= D <= Dhi`, `L / 2^40 <= exp (D 2^(4 e0) / sqrt h) <= H / 2^40`,
+where `S = 64 - 4 e0` (exp is increasing). With `Dlo = Dhi = D` it is `hint_ok`. -/
+def subcubic_hint_ok (h : Int) (r : Int × Int) (S : Int) (D : Int × Int) (hint : Int × Int) : Bool :=
+  match hint with
+  | (L, H) =>
+    let a_lo := (exp_arguments r D.1).1
+    let a_hi := (exp_arguments r D.2).2
+    if exp_arg_small h S a_lo && exp_arg_small h S a_hi then
+      zleb 0 L && zleb L H
+      && zleb (shiftl_nat L (EXP_BITS - HINT_BITS)) (exp_lo a_lo h S)
+      && zleb (exp_hi a_hi h S) (shiftl_nat H (EXP_BITS - HINT_BITS))
+    else false
+
+/-- `R[k] = Y[k] - centre - beta[k] * direction`, for every k. -/
+def subcubic_rank_one_residuals (Y : matrix) (r1 : rank_one_hint) : matrix :=
+  map2 (fun (yk : List Int) (bk : Int) =>
+      map2 (· - ·) (map2 (· - ·) yk r1.rank_one_centre) (r1.rank_one_direction.map fun (x : Int) => bk * x))
+    Y r1.rank_one_beta
+
+/-- The largest entry of a list of non-negative integers (0 if empty). -/
+def max_nonneg (l : List Int) : Int := fold_left_strict strict_int zmax 0 l
+
+/-- `[Dlo, Dhi]` of the doc for every q, t (rows q): `(0, 0)` at `t = q`, else
+`(mid - e(q, t), mid + e(q, t))` with `mid = (beta[t] - beta[q]) (X[q] . direction)`,
+`e(q, t) = rX[q] (rR[t] + rR[q])`, or `2 max rX max rR` when `use_global`,
+`rX[q] = ceil_sqrt(X[q] . X[q])` and `rR[k] = ceil_sqrt(R[k] . R[k])`.
+Spec: for any integer hint, `Dlo[q][t] <= EQKE[q,t] - EQKE[q,q] <= Dhi[q][t]`,
+because `EQKE[q,t] - EQKE[q,q] = X[q] . (Y[t] - Y[q])
+= (beta[t] - beta[q]) (X[q] . direction) + X[q] . (R[t] - R[q])` and, by
+Cauchy-Schwarz, `|X[q] . (R[t] - R[q])| <= |X[q]| (|R[t]| + |R[q]|) <= e(q, t)`. -/
+def subcubic_rank_one_intervals (use_global : Bool) (X Y : matrix) (r1 : rank_one_hint) :
+    List (List (Int × Int)) :=
+  let beta := r1.rank_one_beta
+  let rR := (subcubic_rank_one_residuals Y r1).map fun (x : List Int) => ceil_sqrt (dot x x)
+  let rX := X.map fun (x : List Int) => ceil_sqrt (dot x x)
+  let e_global := 2 * max_nonneg rX * max_nonneg rR
+  map_with_index
+    (fun (q : Nat) (xq : List Int) =>
+      let bq := nth q beta 0
+      let aq := dot xq r1.rank_one_direction
+      let rXq := nth q rX 0
+      let rRq := nth q rR 0
+      map_with_index
+        (fun (t : Nat) (bt_rRt : Int × Int) =>
+          match bt_rRt with
+          | (bt, rRt) =>
+            bif Nat.beq t q then ((0 : Int), (0 : Int))
+            else
+              let mid := (bt - bq) * aq
+              let e := bif use_global then e_global else rXq * (rRt + rRq)
+              (mid - e, mid + e))
+        (List.zip beta rR))
+    X
+
+/-- The lists of a rank_one hint have lengths h, h and v. -/
+def subcubic_rank_one_hint_ok (v h : Nat) (r1 : rank_one_hint) : Bool :=
+  Nat.beq (length_nat r1.rank_one_centre) h && Nat.beq (length_nat r1.rank_one_direction) h
+  && Nat.beq (length_nat r1.rank_one_beta) v
+
+/-- The token hints of a rank-one strategy (`use_global` for
+subcubic-rank-one-global): the rank_one hint's shape, and `subcubic_hint_ok`
+against its intervals. (subcubic-gap uses section 4's `attn_token_ok` against
+EQKE.) Spec: the same as `attn_token_ok`: for all q, t < v, `attn_token[q][t]`
+encloses `exp(score(q; t) - score(q; q))` (token parts). -/
+def subcubic_rank_one_token_ok (use_global : Bool) (r1 : rank_one_hint) (v h : Nat) (r : Int × Int) (S : Int)
+    (X Y : matrix) (hints : List (List (Int × Int))) : Bool :=
+  bif subcubic_rank_one_hint_ok v h r1
+  then forall2b (forall2b (subcubic_hint_ok (Int.ofNat h) r S)) (subcubic_rank_one_intervals use_global X Y r1) hints
+  else false
+
+/-! ### Direct path by max differences (doc, 8.2) -/
+
+/-- The index of the largest entry (the first one), the largest entry, and
+the largest entry at any other index, of `[b1 at i, b2, l]` (`b1 >= b2`; `l`
+starts at index `y`). -/
+def subcubic_top_two (y i : Nat) (b1 b2 : Int) (l : List Int) : Nat × Int × Int :=
+  match l with
+  | [] => (i, b1, b2)
+  | x :: l' =>
+      bif zltb b1 x then subcubic_top_two (y + 1) y x b1 l'
+      else strict_int (zmax b2 x) fun b2' => subcubic_top_two (y + 1) i b1 b2' l'
+termination_by structural l
+
+/-- Spec: for a row of length >= 2, `subcubic_top row = [top(row, m) for
+m = 0..len-1]` with `top(row, m) = max_{y <> m} row[y]` (= `max_except m row`). -/
+def subcubic_top (row : List Int) : List Int :=
+  match row with
+  | x0 :: x1 :: rest =>
+      match (bif zltb x0 x1 then subcubic_top_two 2 1 x1 x0 rest else subcubic_top_two 2 0 x0 x1 rest) with
+      | (i, b1, b2) => map_with_index (fun (m : Nat) (_ : Int) => bif Nat.beq m i then b2 else b1) row
+  | _ => row.map fun (_ : Int) => (0 : Int)   -- never: v >= 2
+
+/-- Row r, entry m: `top(hi[r], m) - lo[r][m]`.
+Spec: for all r, m and y <> m, `hi[r][y] - lo[r][m] <= subcubic_max_differences lo hi [r][m]`. -/
+def subcubic_max_differences (lo hi : matrix) : matrix :=
+  map2 (fun (l h : List Int) => map2 (· - ·) (subcubic_top h) l) lo hi
+
+/-- `Wd[m][t] = top(EVh[t], m) - EVl[t][m] + PVs[m]` (rows m), with
+`PVs[m] = max_p (top(PVh[p], m) - PVl[p][m])`.
+Spec: `Wd[m][t] >= ` section 7's `W[m][t]`. With `B[m][q] = top(EUh[q], m) -
+EUl[q][m]` (section 7's B), for every input with query q, max m, tokens t_p
+and every y <> m, `logit[y] - logit[m] <= sum_p a_p (B[m][q] + Wd[m][t_p]) / 2^32`. -/
+def subcubic_Wd (v : Nat) (evl evh pvl pvh : matrix) : matrix :=
+  let PVs := rows_max (subcubic_max_differences pvl pvh)
+  transpose v ((subcubic_max_differences evl evh).map fun (row : List Int) => vadd row PVs)
+
+/-! ### Attention by the smallest gap, the witness and the count (doc, 8.3) -/
+
+/-- `[max_{k < N} l[k] for N = 1..len l]`: `Wpre[m]` from `Wd[m]`. -/
+def subcubic_prefix_max_from (acc : Int) (l : List Int) : List Int :=
+  match l with
+  | [] => []
+  | x :: l' =>
+      let a := zmax acc x
+      a :: subcubic_prefix_max_from a l'
+termination_by structural l
+
+def subcubic_prefix_max (l : List Int) : List Int :=
+  match l with
+  | [] => []
+  | x :: l' => x :: subcubic_prefix_max_from x l'
+
+/-- `[(Lpre[q][N], Hpre[q][N]) for N = 1..v] = [(min_{k<N} L_tok[q][k], max_{k<N} H_tok[q][k])]`.
+Spec: if every `attn_token[q][k]` encloses `e_k`, then for every `k < N`,
+`Lpre[q][N] <= e_k <= Hpre[q][N]`. -/
+def subcubic_prefix_hints_from (acc : Int × Int) (l : List (Int × Int)) : List (Int × Int) :=
+  match l with
+  | [] => []
+  | x :: l' =>
+      let a := (zmin acc.1 x.1, zmax acc.2 x.2)
+      a :: subcubic_prefix_hints_from a l'
+termination_by structural l
+
+def subcubic_prefix_hints (l : List (Int × Int)) : List (Int × Int) :=
+  match l with
+  | [] => []
+  | x :: l' => x :: subcubic_prefix_hints_from x l'
+
+/-- What one count c of k slots needs for a fixed query q: the hint sums of
+the max slots M and the k slots K of the placements lowM and highM
+(section 7). -/
+structure subcubic_slots where
+  ss_c : Int               -- c, the number of k slots
+  ss_binom : Int           -- binomial (n-1) c
+  ss_SM_low : Int × Int    -- (SMl, SMh) of lowM
+  ss_SK_low : Int × Int    -- (SKl, SKh) of lowM
+  ss_SM_high : Int × Int   -- (SMl, SMh) of highM
+  ss_SK_high : Int × Int   -- (SKl, SKh) of highM
+
+def subcubic_slots_of (posq : List (Int × Int)) (order : List Nat) (n c : Nat) : subcubic_slots :=
+  let nm := n - 1 - c
+  { ss_c := Int.ofNat c, ss_binom := Int.ofNat (binomial (n - 1) c),
+    ss_SM_low := hint_sum (order.take nm) posq, ss_SK_low := hint_sum (order.drop nm) posq,
+    ss_SM_high := hint_sum (order.drop c) posq, ss_SK_high := hint_sum (order.take c) posq }
+
+/-- What the count needs for one query token q. -/
+structure subcubic_query where
+  sq_tok : List (Int × Int)        -- attn_token[q]
+  sq_pre : List (Int × Int)        -- (Lpre[q][N], Hpre[q][N]) for N = 1..v
+  sq_wQ : Int × Int                -- wQ
+  sq_c0 : subcubic_slots           -- c = 0
+  sq_cs : List subcubic_slots      -- c = 1, 2, ..., n-1
+
+def subcubic_query_of (n q : Nat) (keys : List Int) (tokq posq : List (Int × Int)) : subcubic_query :=
+  let order := sort_positions keys n
+  { sq_tok := tokq, sq_pre := subcubic_prefix_hints tokq,
+    sq_wQ := slot_weight (nth q tokq (0, 0)) (nth (n - 1) posq (0, 0)),
+    sq_c0 := subcubic_slots_of posq order n 0,
+    sq_cs := (range_from 1 (n - 1)).map (subcubic_slots_of posq order n) }
+
+/-- `sgood(q, m, c, N)` of the doc, for the placements of `ss` (c k slots),
+with `tm = attn_token[q][m]`, `b = B[m][q]`, `gM = b + Wd[m][m]`,
+`mQ = mul_up(wQ, b + Wd[m][q])`, `pre = sq_pre` of q and `Wprem = Wpre[m]`:
+`F = mul_up(wM, gM) + mQ`, plus `mul_up(wK, b + Wpre[m][N])` when `N >= 1`, with
+`wK = slot_weight (Lpre[q][N], Hpre[q][N]) SK`; pass iff `F < 0` for lowM and highM.
+(Coq decides the N >= 1 case with its `cubic_good`, proved equal to these two tests.)
+Spec (the doc's "Why"): if the hints are verified and `subcubic_good .. ss N = true`,
+the model is correct on every input with query q (at position n-1) and max m
+whose non-query positions hold m at n-1-c of them and tokens < N at the
+other c (for c = 0, N = 0: the input (m, ..., m, q)). -/
+def subcubic_good (pre : List (Int × Int)) (Wprem : List Int) (tm : Int × Int) (b gM mQ : Int)
+    (ss : subcubic_slots) (N : Int) : Bool :=
+  let mq_low := mul_up (slot_weight tm ss.ss_SM_low) gM + mQ
+  let mq_high := mul_up (slot_weight tm ss.ss_SM_high) gM + mQ
+  bif zeqb N 0 then zltb mq_low 0 && zltb mq_high 0
+  else
+    let i := (N - 1).toNat
+    let tk := nth i pre (0, 0)
+    let gK := b + nth i Wprem 0
+    zltb (mul_up (slot_weight tk ss.ss_SK_low) gK + mq_low) 0
+    && zltb (mul_up (slot_weight tk ss.ss_SK_high) gK + mq_high) 0
+
+/-- Over c = 1..n-1 along the witnesses `N = gap[q][m][c-1]`: `acc` plus
+`binomial(n-1, c) * N^c`, or `none` when a witness fails. A case (`c <= cmax`)
+needs `0 <= N <= m` and, if `N >= 1`, `good ss N` (sgood); a non-case needs
+`N = 0`. The lists must have the same length (n-1). (The sum is forced at
+every step.) -/
+def subcubic_sum_cases (cmax m : Int) (good : subcubic_slots → Int → Bool)
+    (css : List subcubic_slots) (Ns : List Int) (acc : Int) : Option Int :=
+  match css, Ns with
+  | [], [] => some acc
+  | ss :: css', N :: Ns' =>
+      let ok := bif zleb ss.ss_c cmax
+                then (bif zleb 0 N && zleb N m then (bif zeqb N 0 then true else good ss N) else false)
+                else zeqb N 0
+      bif ok then strict_int (acc + ss.ss_binom * N ^ ss.ss_c.toNat) fun acc' =>
+        subcubic_sum_cases cmax m good css' Ns' acc'
+      else none
+  | _, _ => none
+termination_by structural css
+
+/-- The inputs with max m and query q counted by the doc, given `b = B[m][q]`,
+`Wdm = Wd[m]`, `Wprem = Wpre[m]` and `Ns = gap[q][m]`; `none` when a witness
+fails. For m < q nothing is a case (every witness must be 0); else
+`[sgood(q, m, 0, 0)] + sum_{c=1..cmax} binomial(n-1, c) * gap[q][m][c-1]^c`
+with `cmax = n-1` if `q = m`, else `n-2`.
+Spec: for q <= m, if it is `some k`, k is at most the number of inputs x
+with `x_(n-1) = q` and `max x = m` on which the model is correct. -/
+def subcubic_count_qm (n : Int) (m q : Nat) (sq : subcubic_query) (b : Int) (Wdm Wprem Ns : List Int) :
+    Option Int :=
+  bif Nat.blt m q then subcubic_sum_cases (-1) (Int.ofNat m) (fun _ _ => false) sq.sq_cs Ns 0
+  else
+    let tm := nth m sq.sq_tok (0, 0)
+    let gM := b + nth m Wdm 0
+    let mQ := mul_up sq.sq_wQ (b + nth q Wdm 0)
+    let good := subcubic_good sq.sq_pre Wprem tm b gM mQ
+    let first : Int := bif good sq.sq_c0 0 then 1 else 0
+    let cmax : Int := bif Nat.beq q m then n - 1 else n - 2
+    subcubic_sum_cases cmax (Int.ofNat m) good sq.sq_cs Ns first
+
+/-- For m = 0, 1, ..., along `B[.][q]` (`bq`), the rows of Wd and Wpre, and `gap[q]`. -/
+def subcubic_count_m (n : Int) (q m : Nat) (sq : subcubic_query) (bq : List Int) (Wd Wpre gapq : matrix)
+    (acc : Int) : Option Int :=
+  match bq, Wd, Wpre, gapq with
+  | [], [], [], [] => some acc
+  | b :: bq', Wdm :: Wd', Wprem :: Wpre', Ns :: gapq' =>
+      match subcubic_count_qm n m q sq b Wdm Wprem Ns with
+      | some k => strict_int (acc + k) fun acc' => subcubic_count_m n q (m + 1) sq bq' Wd' Wpre' gapq' acc'
+      | none => none
+  | _, _, _, _ => none
+termination_by structural bq
+
+/-- For q = 0, 1, ..., along the rows `EQKP[q]`, `attn_token[q]`, `attn_pos[q]`,
+`B[.][q]` and `gap[q]`. -/
+def subcubic_count_q (n q : Nat) (eqkp : matrix) (tok_hints pos_hints : List (List (Int × Int)))
+    (BT Wd Wpre : matrix) (gap : List matrix) (acc : Int) : Option Int :=
+  match eqkp, tok_hints, pos_hints, BT, gap with
+  | [], [], [], [], [] => some acc
+  | keys :: eqkp', tokq :: th', posq :: ph', bq :: BT', gapq :: gap' =>
+      match subcubic_count_m (Int.ofNat n) q 0 (subcubic_query_of n q keys tokq posq) bq Wd Wpre gapq acc with
+      | some acc' => strict_int acc' fun acc'' => subcubic_count_q n (q + 1) eqkp' th' ph' BT' Wd Wpre gap' acc''
+      | none => none
+  | _, _, _, _, _ => none
+termination_by structural eqkp
+
+/-- The count of section 8.3 from EQKP, EUPU, EVOU and PVOU, or `none` when
+the witness `gap` is not valid (shape v x v x (n-1), `0 <= N <= m`,
+non-cases 0, sgood for every case with `N >= 1`). Spec: if the token
+hints are verified (as in `subcubic_certified_count`), the hints pass
+`attn_pos_ok` and `n >= 2`, `subcubic_count .. = some k ->
+k <= #{x | the model is correct on x}`. -/
+def subcubic_count (e0 : Int) (eqkp eupu evou pvou : matrix) (tok_hints pos_hints : List (List (Int × Int)))
+    (gap : List matrix) (v n : Nat) : Option Int :=
+  let sc2 := 2 * e0
+  let sc4 := 4 * e0
+  let BT := subcubic_max_differences (table_lo sc2 eupu) (table_hi sc2 eupu)
+  let Wd := subcubic_Wd v (table_lo sc4 evou) (table_hi sc4 evou) (table_lo sc4 pvou) (table_hi sc4 pvou)
+  subcubic_count_q n 0 eqkp tok_hints pos_hints BT Wd (Wd.map subcubic_prefix_max) gap 0
+
+/-- The count, when n_ctx >= 2, the model is well formed, every hint is
+verified and the witness is valid; `none` otherwise. The token hints:
+subcubic-gap, section 4's test against EQKE (from `derive`); the rank-one
+strategies, `subcubic_rank_one_token_ok` (from `subcubic_derive`, which does
+not form EQKE). -/
+def subcubic_certified_count (s : subcubic_strategy) (gap : List matrix) (c : cubic_certificate) : Option Int :=
+  let cf := c.cert_config
+  let ts := c.cert_tensors
+  bif Nat.ble 2 cf.n_ctx && parameters_ok c.cert_parameters && model_ok cf ts then
+    let e0 := global_scale ts
+    let v := cf.d_vocab
+    let h := Int.ofNat cf.d_head
+    let r := c.hint_sqrt_d_head
+    let S := Int.ofNat SQRT_BITS - 4 * e0
+    let toks := c.hint_attn_token
+    let poss := c.hint_attn_pos
+    let finish (tokens_ok : Bool) (eqkp eupu evou pvou : matrix) : Option Int :=
+      bif sqrt_hint_ok h r && tokens_ok && attn_pos_ok h r S eqkp poss
+      then subcubic_count e0 eqkp eupu evou pvou toks poss gap v cf.n_ctx
+      else none
+    match s with
+    | subcubic_strategy.subcubic_gap =>
+        let dv := derive cf ts e0
+        finish (attn_token_ok h r S 0 dv.EQKE toks) dv.EQKP dv.EUPU dv.EVOU dv.PVOU
+    | subcubic_strategy.subcubic_rank_one r1 =>
+        let sd := subcubic_derive cf ts e0
+        finish (subcubic_rank_one_token_ok false r1 v cf.d_head r S sd.sd_X sd.sd_Y toks)
+          sd.sd_EQKP sd.sd_EUPU sd.sd_EVOU sd.sd_PVOU
+    | subcubic_strategy.subcubic_rank_one_global r1 =>
+        let sd := subcubic_derive cf ts e0
+        finish (subcubic_rank_one_token_ok true r1 v cf.d_head r S sd.sd_X sd.sd_Y toks)
+          sd.sd_EQKP sd.sd_EUPU sd.sd_EVOU sd.sd_PVOU
+  else none
+
+/-- proven_correct of a subcubic strategy, or 0 when n_ctx < 2, the model is
+malformed, a hint fails or the witness is not valid. -/
+def subcubic_proven_correct (s : subcubic_strategy) (gap : List matrix) (c : cubic_certificate) : Int :=
+  (subcubic_certified_count s gap c).getD 0
+
+/-- (Lean only) What `subcubic_check` tests, as a proposition: the conditions of
+`cubic_claim_holds` (Coq's `cubic_claim_ok`), with the subcubic count. -/
+abbrev subcubic_claim_holds (s : subcubic_strategy) (gap : List matrix) (c : cubic_certificate) : Prop :=
+  cubic_weights_sha256 c = c.claimed_sha256  -- first: see claim_holds
+  ∧ (subcubic_certified_count s gap c).isSome = true
+  ∧ cubic_num_inputs c = c.claimed_inputs
+  ∧ c.claimed_correct ≤ subcubic_proven_correct s gap c
+  ∧ 0 ≤ c.claimed_correct
+  ∧ c.claimed_lower_bound = (c.claimed_correct, cubic_num_inputs c)
+
+/-- The whole check of a subcubic certificate: the hash first (see `claim_holds`),
+then n_ctx >= 2, model, hints, witness, count, and the claim. -/
+def subcubic_check (s : subcubic_strategy) (gap : List matrix) (c : cubic_certificate) : Bool :=
+  decide (subcubic_claim_holds s gap c)
+
+/-- The reflection lemma of the subcubic strategies. (Soundness, later:
+`subcubic_proven_correct s gap c` is at most the number of inputs on which
+the real-number model of these weights is correct.) -/
+theorem subcubic_check_sound (s : subcubic_strategy) (gap : List matrix) (c : cubic_certificate)
+    (h : subcubic_check s gap c = true) :
+    cubic_weights_sha256 c = c.claimed_sha256 ∧ cubic_num_inputs c = c.claimed_inputs
+    ∧ c.claimed_correct ≤ subcubic_proven_correct s gap c :=
+  have hc : subcubic_claim_holds s gap c := of_decide_eq_true h
+  ⟨hc.1, hc.2.2.1, hc.2.2.2.1⟩
+
+/-! ## 11. Decoding the generated data (Lean only)
 
 `Certificate.lean` stores lists of numbers as large `Nat` literals: `n`
 fields of `w` bits, the first field in the most significant position (so a
@@ -1149,5 +1618,27 @@ def decode_hint_row (w n x : Nat) : List (Int × Int) :=
 /-- A table of hint pairs, one `(pairs in the row, literal)` per row. -/
 def decode_hint_rows (w : Nat) (rows : List (Nat × Nat)) : List (List (Int × Int)) :=
   rows.map fun r => decode_hint_row w r.1 r.2
+
+/-- Signed fields of `w` bits from chunks `(count, literal)`, in order (the lists of the
+rank_one hint). -/
+def decode_int_list (w : Nat) (chunks : List (Nat × Nat)) : List Int :=
+  (unpack_chunks w chunks).map decode_int
+
+/-- `rows` rows, each stored as its length followed by its entries. (Stops early if the
+list runs out: never for data written by mechcert.) -/
+def split_rows (rows : Nat) (l : List Int) : List (List Int) :=
+  match rows with
+  | 0 => []
+  | k + 1 =>
+      match l with
+      | [] => []
+      | len :: rest => rest.take len.toNat :: split_rows k (rest.drop len.toNat)
+termination_by structural rows
+
+/-- A list of integer matrices (the witness `gap`, one matrix `gap[q]` per block): each
+block `(rows, fields, literal)` holds `fields` signed fields of `w` bits, cut into `rows`
+rows by `split_rows`. -/
+def decode_int_table (w : Nat) (blocks : List (Nat × Nat × Nat)) : List matrix :=
+  blocks.map fun (b : Nat × Nat × Nat) => split_rows b.1 ((unpack w b.2.1 b.2.2).map decode_int)
 
 end MechCert

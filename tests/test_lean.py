@@ -6,8 +6,9 @@ Lean library against the Coq library it mirrors, the packed data (decoded here b
 a Python twin of MechCert.unpack), the text of the generated file, the axiom audit
 (in Python and in the Makefile, run on canned `#print axioms` outputs through a fake
 `lake`), and Python twins of the Lean definitions that have no Coq counterpart (the
-integer primitives and the cubic count). `make check` itself runs only where `lake`
-or `lean` is on PATH (and is skipped otherwise, CI included: Lean cannot be
+integer primitives and the cubic count). The subcubic strategies (part 10 of both
+libraries) are tested the same way in tests/test_lean_subcubic.py. `make check` itself runs
+only where `lake` or `lean` is on PATH (and is skipped otherwise, CI included: Lean cannot be
 installed there either).
 """
 from __future__ import annotations
@@ -47,15 +48,17 @@ STRATEGIES = ("brute-force", "cubic")
 
 # Coq definitions whose Lean twin has another name, and why (also listed in MechCert.lean's header).
 RENAMED = {"list_Z_eqb": "list_nat_eqb"}  # shapes are List Nat in Lean
-# Coq-only helpers of the cubic checker: precomputation records and a multiplication shortcut
-# (decided from signs and Z.log2 sizes, each proved equal to the plain product test by a lemma
-# in MechCert.v). Coq's Z multiplies bit by bit; Lean's kernel multiplies Nat with GMP, so the
-# Lean library computes the same integers directly.
-COQ_ONLY = {"slot_weight", "slot_weight_mul_up", "prod_ltb", "mul_add_ltb0", "pascal_row", "cubic_slots_of",
+# Coq-only speed helpers of the cubic and subcubic checkers: precomputation records and a
+# multiplication shortcut (decided from signs and Z.log2 sizes, each proved equal to the plain
+# product test by a lemma in MechCert.v). Coq's Z multiplies bit by bit; Lean's kernel multiplies
+# Nat with GMP, so the Lean library computes the same integers directly (its subcubic_good computes
+# the two tests that Coq's cubic_good / cubic_pass / slot_weight_mul_up decide).
+COQ_ONLY = {"slot_weight_mul_up", "prod_ltb", "mul_add_ltb0", "pascal_row", "cubic_slots_of",
             "cubic_query_of", "cubic_queries", "count_good_k", "count_c", "sum_slots", "cubic_count_q",
             "cubic_slots", "cubic_query",
             # Coq factors the cubic claim test out of cubic_check (shared with the subcubic check);
-            # Lean's cubic_check states the same conditions inline on its cubic_certificate record.
+            # Lean's cubic_check states the same conditions inline on its cubic_certificate record,
+            # and subcubic_check on the same record (the Lean-only subcubic_claim_holds).
             "cubic_claim_ok"}
 
 
@@ -132,14 +135,19 @@ def lean_def_names(text: str) -> list[str]:
                       r"(?:def|abbrev|theorem)\s+([A-Za-z0-9_'.]+)", code, re.M)
 
 
-# The Lean library mirrors MechCert.v up to its part 10 (the subcubic proofs, section 8 of the
-# doc), which is Coq-only for now: mechcert refuses to render a subcubic certificate for Lean.
-COQ_SUBCUBIC_PART = "(** ** 10. The subcubic proofs"
+# The Lean library mirrors MechCert.v parts 0-10 (up to the subcubic proofs, section 8 of the doc).
+# Parts from 11 on (brute force by boxes) are Coq-only: Lean renders brute-force certificates with
+# the plain brute force of part 7. Without a part 11, the whole file is compared.
+COQ_LEAN_PART_END = "(** ** 11."
+
+
+def coq_mirrored_text(text: str) -> str:
+    """MechCert.v up to (not including) its part 11: the parts the Lean library mirrors."""
+    return text.split(COQ_LEAN_PART_END, 1)[0]
 
 
 def coq_def_names(text: str) -> list[str]:
-    text = text.split(COQ_SUBCUBIC_PART, 1)[0]
-    return re.findall(r"^(?:Definition|Fixpoint)\s+([A-Za-z0-9_']+)", text, re.M)
+    return re.findall(r"^(?:Definition|Fixpoint)\s+([A-Za-z0-9_']+)", coq_mirrored_text(text), re.M)
 
 
 def lean_blocks(text: str) -> dict[str, str]:
@@ -248,7 +256,7 @@ def test_the_lean_library_follows_the_coq_order():
 
 
 def test_the_lean_library_has_every_coq_record_and_inductive():
-    coq = COQ_LIB.read_text().split(COQ_SUBCUBIC_PART, 1)[0]
+    coq = coq_mirrored_text(COQ_LIB.read_text())
     lean = strip_comments_and_strings(LEAN_LIB.read_text())
     for kind, lean_kind in (("Record", "structure"), ("Inductive", "inductive")):
         for name in re.findall(rf"^{kind}\s+(\w+)", coq, re.M):
@@ -257,9 +265,10 @@ def test_the_lean_library_has_every_coq_record_and_inductive():
             assert re.search(rf"^{lean_kind} {name} where", lean, re.M), f"{kind} {name}"
 
 
-def test_the_lean_library_states_both_reflection_lemmas():
+def test_the_lean_library_states_every_reflection_lemma():
     names = set(lean_def_names(LEAN_LIB.read_text()))
-    assert {"check_sound", "cubic_check_sound", "check", "cubic_check"} <= names
+    assert {"check_sound", "cubic_check_sound", "subcubic_check_sound", "check", "cubic_check",
+            "subcubic_check"} <= names
 
 
 def test_recursive_lean_definitions_are_declared_structural():
@@ -305,17 +314,24 @@ LEAN_WORDS = {  # Lean keywords, commands, options and core names the template m
     "decide", "kernel", "native_decide", "print", "axioms", "List", "Int", "Nat", "MechCert"}
 
 
-@pytest.mark.parametrize("which", ["brute-force", "cubic", "native"])
-def test_the_certificate_uses_only_names_the_library_defines(projects, which):
+def undefined_names(certificate_lean: str) -> set[str]:
+    """The names a Certificate.lean uses that neither it, the library nor LEAN_WORDS define."""
     lib = strip_comments_and_strings(LEAN_LIB.read_text())
     known = set(lean_def_names(LEAN_LIB.read_text())) | LEAN_WORDS
     known |= set(re.findall(r"^(?:structure|inductive) (\w+)", lib, re.M))
     known |= set(re.findall(r"^  (\w+) : ", lib, re.M))  # structure fields
-    code = strip_comments_and_strings(cert_text(projects, which))
+    for block in re.findall(r"^inductive \w+ where\n((?:  \|.*\n)+)", lib, re.M):  # constructors
+        known |= set(re.findall(r"^  \| (\w+)", block, re.M))
+    code = strip_comments_and_strings(certificate_lean)
     known |= set(re.findall(r"^(?:def|theorem) (\w+)", code, re.M))
     code = re.sub(r"\b0x[0-9a-f]+\b", " ", code)
     used = set(re.findall(r"[A-Za-z_][A-Za-z0-9_']*", code))
-    assert used - known == set()
+    return used - known
+
+
+@pytest.mark.parametrize("which", ["brute-force", "cubic", "native"])
+def test_the_certificate_uses_only_names_the_library_defines(projects, which):
+    assert undefined_names(cert_text(projects, which)) == set()
 
 
 def test_a_native_certificate_uses_native_decide_and_says_so(projects):
