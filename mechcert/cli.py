@@ -270,8 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "norm-bounded error), subcubic-rank-one-global (one global error norm)")
     c.add_argument("--out", required=True, help="certificate directory to create")
     c.add_argument("--emit", default=None,
-                   help="prover projects to render, comma-separated: coq, lean (default both; coq only "
-                        "for the subcubic strategies, which the Lean library does not mirror yet)")
+                   help="prover projects to render, comma-separated: coq, lean (default both)")
     c.add_argument("--lean-native", action="store_true",
                    help="prove the Lean theorem with native_decide (fast, but trusts the compiler: "
                         "adds the axiom Lean.ofReduceBool); default: kernel evaluation")
