@@ -3,11 +3,13 @@
     This file is static: it is copied verbatim into every certificate. It
     implements, over the binary integers [Z] only, the checking algorithm of
     docs/certificate-format.md (version 1), strategies "brute-force"
-    (sections 1-8), "cubic" (section 9) and the three subcubic ones
-    (section 10). The generated Certificate.v holds the data (exact float32
-    bit patterns, hints, the claim) and one theorem, proved from
-    [check_sound] (or [cubic_check_sound], [subcubic_check_sound]) below by
-    running [check] (or [cubic_check], [subcubic_check]) once in the VM.
+    (sections 1-8, and section 11: the same counts computed by boxes of
+    inputs, which is what the certificates use), "cubic" (section 9) and the
+    three subcubic ones (section 10). The generated Certificate.v holds the
+    data (exact float32 bit patterns, hints, the claim) and one theorem,
+    proved from [box_check_sound] (or [cubic_check_sound],
+    [subcubic_check_sound]) below by running [box_check] (or [cubic_check],
+    [subcubic_check]) once in the VM.
 
     Trusted base: Coq's kernel (and its VM, used through [vm_cast_no_check]).
     No axioms, no primitive integers or floats: [Print Assumptions] of the
@@ -1509,4 +1511,315 @@ Proof.
   destruct (weights_sha256 c =? claimed_sha256 c); [|discriminate].
   destruct (subcubic_certified_count s gap c) as [pc|]; [|discriminate].
   apply cubic_claim_ok_sound.
+Qed.
+
+(** ** 11. Brute force by boxes (doc, section 5: the same counts, faster)
+
+    [box_counts] computes the counts of [brute_force_counts] (part 7), i.e.
+    of deciding every input with [decide_input], without deciding every
+    input: as checker/check.py does (box_row, count_box, count_inputs), it
+    proves whole boxes of inputs correct at once. Spec (the part's one
+    claim): when the hints pass attn_token_ok and attn_pos_ok (so every table
+    has the doc's shape), box_counts e0 dv th ph = brute_force_counts e0 dv th ph.
+    Why, for each query token q (the last position):
+    - Partition. For each maximum m >= q, the inputs with last token q and
+      maximum m are split into boxes, products of one token range per
+      position 0..n-2: if m = q, one box, t <= m everywhere; if m > q, one
+      box per j, the first position holding m: t < m before j, t = m at j,
+      t <= m after j. Every input is in exactly one box.
+    - Bound. For position p holding token t, [box_low_row] is the term of p
+      in low_y, for every y (maximum m), and low_y of an input is the sum of
+      its positions' terms. So over a box, low_y >= bound_y = the sum over
+      positions of the elementwise minimum of the terms over the position's
+      range (the last position is fixed: its own row). If bound_y > 0 for
+      every y <> m, every input of the box is Correct (decide_input tests
+      exactly low_y > 0 first, so it is not counted Wrong).
+    - Split. Otherwise the box is split at its first position into one box
+      per token of that position's range. A box of one input has
+      bound_y = low_y exactly, so its test is decide_input's; if it fails,
+      up_y is tested as in decide_input (one y at a time, up to the first
+      y <> m with up_y <= 0: [some_up_nonpos]).
+    So every input is counted once, with decide_input's verdict; only the
+    order of the additions differs (and the counts are integers).
+
+    Speed. The products that do not depend on m are computed once per
+    (q, position, token) ([prepare]): a term costs one comparison and one
+    subtraction (two products per row) instead of one product. The minimum
+    rows over t < m and t <= m are computed once per (q, m, position), in
+    one pass per token ([min_low_row]); the rows of single tokens are
+    computed again only where a box is split. (For the shipped 64/4 model,
+    checker/check.py tests 17,441 boxes and computes up_y for 4,616 single
+    inputs, instead of deciding 16.7 million inputs.) *)
+
+(* Position p holding token t (query q fixed), prepared for every maximum m:
+   with B[y] = base_h[y] + ev_h[y], the products wl B[y] and wh B[y]. *)
+Record prepared := mk_prepared { pr_pos : position; pr_B : list Z; pr_wlB : list Z; pr_whB : list Z }.
+
+Definition prepare (p : position) : prepared :=
+  let B := vadd (base_h p) (ev_h p) in
+  mk_prepared p B (map (Z.mul (wl p)) B) (map (Z.mul (wh p)) B).
+
+(* The low term of y from the products: see [box_term_spec]. *)
+Definition box_term (wla wha a b wlb whb : Z) : Z := if b <=? a then wla - wlb else wha - whb.
+
+Lemma box_term_spec (w_l w_h a b : Z) :
+  box_term (w_l * a) (w_h * a) a b (w_l * b) (w_h * b) = low_term w_l w_h (a - b).
+Proof.
+  unfold box_term, low_term.
+  destruct (Z.leb_spec b a); destruct (Z.leb_spec 0 (a - b)); try ring; lia.
+Qed.
+
+Fixpoint box_terms (wla wha a : Z) (B wlB whB : list Z) : list Z :=
+  match B, wlB, whB with
+  | b :: B', x :: wlB', z :: whB' => box_term wla wha a b x z :: box_terms wla wha a B' wlB' whB'
+  | _, _, _ => []
+  end.
+
+(* The maximum's entry a = base_l[m] + ev_l[m] of a position. *)
+Definition box_a (m : nat) (p : position) : Z := nth m (base_l p) 0 + nth m (ev_l p) 0.
+
+(* Spec: box_low_row m pr = low_row m [pr_pos pr] (by box_term_spec): the term
+   of this position in low_y, for every y; so for the positions ps of an
+   input, low_row m ps is the sum (vadd) of their box_low_rows. *)
+Definition box_low_row (m : nat) (pr : prepared) : list Z :=
+  let p := pr_pos pr in
+  let a := box_a m p in
+  box_terms (wl p * a) (wh p * a) a (pr_B pr) (pr_wlB pr) (pr_whB pr).
+
+(* Elementwise minimum. *)
+Definition vmin (a b : list Z) : list Z := map2 Z.min a b.
+
+(* vmin acc (box_terms wla wha a B wlB whB), in one pass. *)
+Fixpoint min_terms (wla wha a : Z) (acc B wlB whB : list Z) : list Z :=
+  match acc, B, wlB, whB with
+  | c :: acc', b :: B', x :: wlB', z :: whB' =>
+      Z.min c (box_term wla wha a b x z) :: min_terms wla wha a acc' B' wlB' whB'
+  | _, _, _, _ => []
+  end.
+
+(* vmin acc (box_low_row m pr). *)
+Definition min_low_row (m : nat) (acc : list Z) (pr : prepared) : list Z :=
+  let p := pr_pos pr in
+  let a := box_a m p in
+  min_terms (wl p * a) (wh p * a) a acc (pr_B pr) (pr_wlB pr) (pr_whB pr).
+
+(* For one position 0..n-2 and one maximum m: the position prepared with each
+   token t < m, the elementwise minimum of their box_low_rows, the position
+   prepared with m and its box_low_row, and the minimum over t <= m. *)
+Record box_ranges := mk_box_ranges {
+  below : list prepared; below_min : list Z; at_max : prepared; at_max_row : list Z; upto_min : list Z
+}.
+
+Definition no_prepared : prepared := mk_prepared (mk_position 0 0 [] [] [] []) [] [] [].
+
+(* [pp]: the position prepared with each token 0, 1, ..., v-1. *)
+Definition make_ranges (m : nat) (pp : list prepared) : box_ranges :=
+  let bl := firstn m pp in
+  let top := nth m pp no_prepared in
+  let top_row := box_low_row m top in
+  match bl with
+  | [] => mk_box_ranges [] [] top top_row top_row
+  | t0 :: bl' =>
+      let bmin := fold_left (min_low_row m) bl' (box_low_row m t0) in
+      mk_box_ranges bl bmin top top_row (vmin bmin top_row)
+  end.
+
+(* One position of a box: its range's tokens (prepared), cover = the sum of
+   the minimum rows of this and every later position (0..n-2), size = the
+   number of inputs of the box restricted to this and the later positions. *)
+Record box_slot := mk_box_slot { bs_cands : list prepared; bs_cover : list Z; bs_size : Z }.
+
+(* From (tokens, minimum row, number of tokens) per position. *)
+Fixpoint box_slots (ranges : list (list prepared * list Z * Z)) : list box_slot :=
+  match ranges with
+  | [] => []
+  | (cs, mn, k) :: ranges' =>
+      let rest := box_slots ranges' in
+      match rest with
+      | [] => [mk_box_slot cs mn k]
+      | s :: _ => mk_box_slot cs (vadd mn (bs_cover s)) (k * bs_size s) :: rest
+      end
+  end.
+
+(* One position of a single input, for computing up_y one y at a time:
+   wl, wh, ch = base_h[m] + ev_h[m], and the rest of base_l and ev_l. *)
+Record up_cursor := mk_up_cursor { uc_wl : Z; uc_wh : Z; uc_ch : Z; uc_bl : list Z; uc_el : list Z }.
+
+Definition up_cursor_of (m : nat) (p : position) : up_cursor :=
+  mk_up_cursor (wl p) (wh p) (nth m (base_h p) 0 + nth m (ev_h p) 0) (base_l p) (ev_l p).
+
+(* sum + up_y for the cursors' current y, and the cursors moved to y + 1
+   (in reverse order); None when a list has ended. *)
+Fixpoint up_step (cs : list up_cursor) (sum : Z) (moved : list up_cursor) : option (Z * list up_cursor) :=
+  match cs with
+  | [] => Some (sum, moved)
+  | c :: cs' =>
+      match uc_bl c, uc_el c with
+      | x :: bl', e :: el' =>
+          up_step cs' (sum + up_term (uc_wl c) (uc_wh c) (uc_ch c - (x + e)))
+                  (mk_up_cursor (uc_wl c) (uc_wh c) (uc_ch c) bl' el' :: moved)
+      | _, _ => None
+      end
+  end.
+
+(* Whether up_y <= 0 for some y <> m, y = y0, y0 + 1, ...: stops at the first
+   such y. Spec: for the positions ps of an input and fuel >= the length of
+   the rows, some_up_nonpos fuel m 0 (map (up_cursor_of m) ps)
+   = some_nonpos_except m 0 (up_row m ps) (the same sums, one y at a time;
+   the order of the cursors does not change a sum). *)
+Fixpoint some_up_nonpos (fuel : nat) (m y : Z) (cs : list up_cursor) : bool :=
+  match fuel with
+  | O => false
+  | S fuel' =>
+      match up_step cs 0 [] with
+      | None => false
+      | Some (u, cs') => if negb (y =? m) && (u <=? 0) then true else some_up_nonpos fuel' m (y + 1) cs'
+      end
+  end.
+
+(* The verdicts of the inputs of a box with maximum m, added to acc: the
+   positions before the box's slots hold the tokens [chosen], the last
+   position is [pq], and P is the sum of their box_low_rows. Spec: the
+   result is acc plus the counts (Correct, Wrong) of decide_input m over
+   the inputs of the box (see the part's header): bound = P + cover; for
+   one input ([] slots) P = low_row m (chosen ++ [pq]) exactly, and
+   some_up_nonpos is some_nonpos_except of up_row, so the verdict is
+   decide_input's. *)
+Fixpoint count_box (m : nat) (pq : position) (slots : list box_slot) (chosen : list position)
+         (P : list Z) (acc : Z * Z) : Z * Z :=
+  let mz := Z.of_nat m in
+  match slots with
+  | [] =>
+      count_verdict acc
+        (if all_pos_except mz 0 P then Correct
+         else if some_up_nonpos (List.length (base_l pq)) mz 0 (map (up_cursor_of m) (chosen ++ [pq]))
+         then Wrong
+         else Undecided)
+  | s :: slots' =>
+      if all_pos_except mz 0 (vadd P (bs_cover s)) then (fst acc + bs_size s, snd acc)
+      else fold_left (fun acc pr => count_box m pq slots' (chosen ++ [pr_pos pr])
+                                              (vadd P (box_low_row m pr)) acc)
+                     (bs_cands s) acc
+  end.
+
+(* The box of maximum m (m > q) whose first position holding m is j. *)
+Definition box_first_max (j : nat) (m : Z) (rs : list box_ranges) : list (list prepared * list Z * Z) :=
+  map_with_index (fun p r =>
+      if Nat.ltb p j then (below r, below_min r, m)
+      else if Nat.eqb p j then ([at_max r], at_max_row r, 1)
+      else (below r ++ [at_max r], upto_min r, m + 1)) rs.
+
+(* All inputs with last token q and maximum m, added to acc. [preps]: for
+   each position 0..n-2, the position prepared with each token; [pq]: the
+   last position prepared with q. *)
+Definition count_max (q m : nat) (preps : list (list prepared)) (pq : prepared) (acc : Z * Z) : Z * Z :=
+  let rs := map (make_ranges m) preps in
+  let mz := Z.of_nat m in
+  let count (box : list (list prepared * list Z * Z)) (acc : Z * Z) :=
+    count_box m (pr_pos pq) (box_slots box) [] (box_low_row m pq) acc in
+  if Nat.eqb m q then count (map (fun r => (below r ++ [at_max r], upto_min r, mz + 1)) rs) acc
+  else fold_left (fun acc j => count (box_first_max j mz rs) acc) (seq 0 (List.length rs)) acc.
+
+(* Loop over the query token q, as [count_queries]; for each q, over the
+   maximum m = q, ..., v-1. *)
+Fixpoint box_queries (q : nat) (eul euh evl evh pvl pvh : matrix)
+         (tok_hints pos_hints : list (list (Z * Z))) (acc : Z * Z) : Z * Z :=
+  match eul, euh, tok_hints, pos_hints with
+  | eulq :: eul', euhq :: euh', thq :: th', phq :: ph' =>
+      let toks := make_tokens 0 evl evh thq in
+      let slots := make_slots eulq euhq pvl pvh phq in
+      let qt := nth q toks (mk_token (Z.of_nat q) [] [] (0, 0)) in
+      let preps := map (fun s => map (fun t => prepare (position_of s t)) toks) (removelast slots) in
+      let pq := prepare (position_of (last slots (mk_slot [] [] (0, 0))) qt) in
+      let acc := fold_left (fun acc m => count_max q m preps pq acc) (seq q (List.length toks - q)) acc in
+      box_queries (S q) eul' euh' evl evh pvl pvh th' ph' acc
+  | _, _, _, _ => acc
+  end.
+
+(* Spec: when the hints pass attn_token_ok and attn_pos_ok (so every table
+   has the doc's shape), box_counts e0 dv th ph = brute_force_counts e0 dv th ph
+   (the part's header says why; tests/test_coq_boxes.py compares the two). *)
+Definition box_counts (e0 : Z) (dv : derived) (tok_hints pos_hints : list (list (Z * Z))) : Z * Z :=
+  let sc2 := 2 * e0 in let sc4 := 4 * e0 in
+  box_queries 0 (table_lo sc2 (EUPU dv)) (table_hi sc2 (EUPU dv))
+              (table_lo sc4 (EVOU dv)) (table_hi sc4 (EVOU dv))
+              (table_lo sc4 (PVOU dv)) (table_hi sc4 (PVOU dv))
+              tok_hints pos_hints (0, 0).
+
+(* [certified_counts] with box_counts: the counts when the model is well
+   formed and every hint is verified; None otherwise. Spec:
+   box_certified_counts c = certified_counts c. With n_ctx <= 2 there are
+   at most v^2 inputs and a box saves little: the boxes' precomputation
+   ([prepare], 2 v products per (q, position, token)) costs about as much as
+   deciding every input, so [brute_force_counts] itself is used. *)
+Definition box_certified_counts (c : certificate) : option (Z * Z) :=
+  let cf := cert_config c in
+  let ts := cert_tensors c in
+  if parameters_ok (cert_parameters c) && model_ok cf ts then
+    let e0 := global_scale ts in
+    let dv := derive cf ts e0 in
+    let h := d_head cf in
+    let r := hint_sqrt_d_head c in
+    let S := SQRT_BITS - 4 * e0 in
+    if sqrt_hint_ok h r && attn_token_ok h r S 0 (EQKE dv) (hint_attn_token c)
+       && attn_pos_ok h r S (EQKP dv) (hint_attn_pos c)
+    then Some (if 3 <=? n_ctx cf then box_counts e0 dv (hint_attn_token c) (hint_attn_pos c)
+               else brute_force_counts e0 dv (hint_attn_token c) (hint_attn_pos c))
+    else None
+  else None.
+
+(* proven_correct and proven_wrong of section 5, computed by boxes (0 when
+   the model is malformed or a hint fails). Spec:
+   proven_correct_by_boxes c = proven_correct c and
+   proven_wrong_by_boxes c = proven_wrong c. *)
+Definition proven_correct_by_boxes (c : certificate) : Z :=
+  match box_certified_counts c with Some (pc, _) => pc | None => 0 end.
+Definition proven_wrong_by_boxes (c : certificate) : Z :=
+  match box_certified_counts c with Some (_, pw) => pw | None => 0 end.
+
+(* The claim of a brute-force certificate against the counts (pc, pw), as in
+   [check]: the hash, inputs = v^n, 0 <= C <= pc, 0 <= W <= pw, and the two
+   fractions exactly C / v^n and (v^n - W) / v^n. *)
+Definition brute_force_claim_ok (c : certificate) (pc pw : Z) : bool :=
+  let N := num_inputs c in
+  (weights_sha256 c =? claimed_sha256 c)
+  && (claimed_inputs c =? N)
+  && (0 <=? claimed_correct c) && (claimed_correct c <=? pc)
+  && (0 <=? claimed_wrong c) && (claimed_wrong c <=? pw)
+  && (fst (claimed_lower_bound c) =? claimed_correct c)
+  && (snd (claimed_lower_bound c) =? N)
+  && (fst (claimed_upper_bound c) =? N - claimed_wrong c)
+  && (snd (claimed_upper_bound c) =? N).
+
+Lemma brute_force_claim_ok_sound (c : certificate) (pc pw : Z) :
+  brute_force_claim_ok c pc pw = true ->
+  weights_sha256 c = claimed_sha256 c /\ num_inputs c = claimed_inputs c
+  /\ claimed_correct c <= pc /\ claimed_wrong c <= pw.
+Proof.
+  unfold brute_force_claim_ok. intro H. repeat rewrite andb_true_iff in H.
+  destruct H as [[[[[[[[[H1 H2] _] H4] _] H6] _] _] _] _].
+  apply Z.eqb_eq in H1. apply Z.eqb_eq in H2. apply Z.leb_le in H4. apply Z.leb_le in H6.
+  auto.
+Qed.
+
+(* [check] with the counts by boxes: the hash first (see [check]), then
+   model, hints, counts, fractions. Spec: box_check c = check c. *)
+Definition box_check (c : certificate) : bool :=
+  if weights_sha256 c =? claimed_sha256 c then
+  match box_certified_counts c with
+  | None => false
+  | Some (pc, pw) => brute_force_claim_ok c pc pw
+  end
+  else false.
+
+(* The reflection lemma of the brute force by boxes. *)
+Lemma box_check_sound (c : certificate) :
+  box_check c = true ->
+  weights_sha256 c = claimed_sha256 c /\ num_inputs c = claimed_inputs c
+  /\ claimed_correct c <= proven_correct_by_boxes c /\ claimed_wrong c <= proven_wrong_by_boxes c.
+Proof.
+  unfold box_check, proven_correct_by_boxes, proven_wrong_by_boxes.
+  destruct (weights_sha256 c =? claimed_sha256 c); [|discriminate].
+  destruct (box_certified_counts c) as [[pc pw]|]; [|discriminate].
+  apply brute_force_claim_ok_sound.
 Qed.

@@ -101,9 +101,9 @@ def accepted(r: subprocess.CompletedProcess) -> bool:
     return r.returncode == 0 and CLOSED in r.stdout
 
 
-def rejected_by_check(r: subprocess.CompletedProcess, check: str = "check") -> bool:
-    """make check failed because [check cert] (or [cubic_check cert]) computed to false
-    (not, say, a syntax error)."""
+def rejected_by_check(r: subprocess.CompletedProcess, check: str = "box_check") -> bool:
+    """make check failed because [box_check cert] (the brute force, MechCert.v part 11; or
+    [cubic_check cert]) computed to false (not, say, a syntax error)."""
     out = " ".join((r.stdout + r.stderr).split())
     return r.returncode != 0 and f'is expected to have type "{check} cert = true"' in out
 
@@ -137,8 +137,8 @@ def test_theorem_states_hash_and_counts(tiny, tmp_path):
     c = cert["claim"]
     statement = (f"weights_sha256 cert = 0x{cert['model']['sha256']}\n"
                  f"  /\\ num_inputs cert = {c['inputs']}\n"
-                 f"  /\\ {c['proven_correct']} <= proven_correct cert\n"
-                 f"  /\\ {c['proven_wrong']} <= proven_wrong cert.")
+                 f"  /\\ {c['proven_correct']} <= proven_correct_by_boxes cert\n"
+                 f"  /\\ {c['proven_wrong']} <= proven_wrong_by_boxes cert.")
     assert statement in text
 
 
@@ -432,7 +432,7 @@ def test_make_check_rejects_an_admitted_theorem(tiny, tmp_path):
     out = tmp_path / "coq"
     render_coq(*fresh(tiny), out)
     text = (out / "Certificate.v").read_text()
-    proof = "Proof.\n  refine (check_sound cert _).\n  vm_cast_no_check (eq_refl true).\nQed."
+    proof = "Proof.\n  refine (box_check_sound cert _).\n  vm_cast_no_check (eq_refl true).\nQed."
     assert proof in text
     (out / "Certificate.v").write_text(text.replace(proof, "Admitted."))
     r = make_check(out)
