@@ -421,12 +421,14 @@ def derived_matrices(cfg, ints, eqke=True):
 
 # ---------------------------------------------------------------- hints (doc, section 4)
 def check_sqrt_hint(x, h):
-    """(R_lo, R_hi), if 0 < R_lo and R_lo^2 <= h 2^128 <= R_hi^2, i.e. R_lo/2^64 <= sqrt(h) <= R_hi/2^64."""
+    """(R_lo, R_hi), if 0 < R_lo <= R_hi and R_lo^2 <= h 2^128 <= R_hi^2, i.e. R_lo/2^64 <= sqrt(h) <=
+    R_hi/2^64 (R_lo <= R_hi makes R_hi positive: a negative R_hi has a large square too, and would
+    turn the sign of exp_arguments' upper end, so that every exp hint passed)."""
     r_lo, r_hi = (want_int(r, f"hints.sqrt_d_head[{i}]") for i, r in enumerate(want_list(x, "hints.sqrt_d_head", 2)))
     tally(4)
-    if not (0 < r_lo and r_lo * r_lo <= h << 2 * SQRT_BITS <= r_hi * r_hi):
+    if not (0 < r_lo <= r_hi and r_lo * r_lo <= h << 2 * SQRT_BITS <= r_hi * r_hi):
         raise Rejected(f"hints.sqrt_d_head: [{show(r_lo)}, {show(r_hi)}] does not enclose sqrt({h}) * 2^64 "
-                       "(need 0 < R_lo, R_lo^2 <= h 2^128 <= R_hi^2)")
+                       "(need 0 < R_lo <= R_hi, R_lo^2 <= h 2^128 <= R_hi^2)")
     return r_lo, r_hi
 
 

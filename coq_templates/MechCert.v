@@ -346,10 +346,12 @@ Definition derive (c : config) (ts : list tensor) (e0 : Z) : derived :=
 
 (** ** 6. Hints and their verification (doc, section 4) *)
 
-(* Spec: sqrt_hint_ok h r = true -> r_lo / 2^64 <= sqrt h <= r_hi / 2^64. *)
+(* Spec: sqrt_hint_ok h r = true -> r_lo / 2^64 <= sqrt h <= r_hi / 2^64.
+   r_lo <= r_hi makes r_hi positive: a negative r_hi also has r_hi^2 >= h 2^128, and
+   would give exp_arguments the wrong sign (found by review; every hint then passed). *)
 Definition sqrt_hint_ok (h : Z) (r : Z * Z) : bool :=
   let '(r_lo, r_hi) := r in
-  (0 <? r_lo) && (r_lo * r_lo <=? Z.shiftl h 128) && (Z.shiftl h 128 <=? r_hi * r_hi).
+  (0 <? r_lo) && (r_lo <=? r_hi) && (r_lo * r_lo <=? Z.shiftl h 128) && (Z.shiftl h 128 <=? r_hi * r_hi).
 
 (* k = max(0, log2 a + 2 - log2 c - s), so that y = x / 2^k <= 1/2. *)
 Definition exp_pos_k (a c s : Z) : Z := Z.max 0 (Z.log2 a + 2 - Z.log2 c - s).

@@ -580,11 +580,13 @@ def derive (c : config) (ts : List tensor) (e0 : Int) : derived :=
 
 /-! ## 6. Hints and their verification (doc, section 4) -/
 
-/-- Spec: `sqrt_hint_ok h r = true -> r_lo / 2^64 <= sqrt h <= r_hi / 2^64`. -/
+/-- Spec: `sqrt_hint_ok h r = true -> r_lo / 2^64 <= sqrt h <= r_hi / 2^64`. `r_lo <= r_hi` makes
+`r_hi` positive (a negative `r_hi` also has a large square). -/
 def sqrt_hint_ok (h : Int) (r : Int × Int) : Bool :=
   match r with
   | (r_lo, r_hi) =>
-    zltb 0 r_lo && zleb (r_lo * r_lo) (shiftl_nat h 128) && zleb (shiftl_nat h 128) (r_hi * r_hi)
+    zltb 0 r_lo && zleb r_lo r_hi && zleb (r_lo * r_lo) (shiftl_nat h 128)
+    && zleb (shiftl_nat h 128) (r_hi * r_hi)
 
 /-- `k = max(0, log2 a + 2 - log2 c - s)`, so that `y = x / 2^k <= 1/2`. -/
 def exp_pos_k (a c s : Int) : Int := zmax 0 (int_log2 a + 2 - int_log2 c - s)

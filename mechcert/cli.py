@@ -73,7 +73,8 @@ def cmd_certify(args) -> int:
         return _die(f"{out} already exists (use --force to replace it)")
     from mechcert.certificates.render_lean import LEAN_STRATEGIES
 
-    emit = [e.strip() for e in (args.emit or ("coq,lean" if args.strategy in LEAN_STRATEGIES else "coq"))
+    emit = [e.strip() for e in (args.emit if args.emit is not None else
+                                ("coq,lean" if args.strategy in LEAN_STRATEGIES else "coq"))
             .split(",") if e.strip()]
     for e in emit:
         if e not in ("coq", "lean"):

@@ -284,6 +284,7 @@ def _mutations(cert: dict, weights: dict, seed: int) -> list[tuple[str, callable
     # sqrt and exp hints narrowed past the true value (invalid enclosures)
     field(("cert", "hints", "sqrt_d_head"), lambda r: [r[0] + (r[1] - r[0]) + 1, r[1]], "sqrt lo above sqrt")
     field(("cert", "hints", "sqrt_d_head"), lambda r: [r[0], r[0] - 1], "sqrt hi below sqrt")
+    field(("cert", "hints", "sqrt_d_head"), lambda r: [r[0], -r[1]], "sqrt hi negated")
     v = cert["model"]["config"]["d_vocab"]
     n = cert["model"]["config"]["n_ctx"]
     for _ in range(25):
@@ -651,3 +652,60 @@ def test_fuzzed_pt_files_give_a_model_error_or_the_same_weights(tmp_path_factory
         assert "\n" not in str(exc) and str(exc)
         return
     assert len(w.sha256) == 64 and (w.sha256 == sha) == (w.to_json_dict()["tensors"] == SMALL_SHA["tensors"])
+
+
+# ---------------------------------------------------------------------------
+# Found by review: a negative R_hi has a large square too. Before sqrt_hint_ok required
+# R_lo <= R_hi, it flipped the sign of one end of every exp argument, so any hint between
+# exp(-|x|) and exp(|x|) passed: a model with W_Q negated (true accuracy 16/4096) was certified
+# at 4096/4096 with the original model's hints. Checker/ and Coq must reject it.
+
+def _negated_sqrt_exploit(tmp: Path) -> Path:
+    src = tmp / "honest"
+    assert certify(SMALL_MODEL, src, "--emit", "").returncode == 0
+    cert = json.loads((src / "certificate.json").read_text())
+    wj = json.loads((src / "weights.json").read_text())
+    assert "rendered" not in cert
+    for t in wj["tensors"]:
+        if t["name"] == "blocks.0.attn.W_Q":
+            hx = t["float32_hex"]
+            t["float32_hex"] = "".join("%08x" % (b ^ 0x80000000 if b else 0)
+                                       for b in (int(hx[i:i + 8], 16) for i in range(0, len(hx), 8)))
+    cfg, _, tensors = check.read_weights(wj)
+    wj["sha256"] = cert["model"]["sha256"] = check.model_hash(tensors)
+    e0, ints = check.integer_weights(cfg, tensors)
+    M = check.derived_matrices(cfg, ints)
+    v, n, h, S = cfg["d_vocab"], cfg["n_ctx"], cfg["d_head"], 64 - 4 * e0
+    rlo, rhi = cert["hints"]["sqrt_d_head"]
+    rhi = -rhi
+    cert["hints"]["sqrt_d_head"] = [rlo, rhi]
+
+    def widened(D, old):  # the old rule's accepted range, widened to hold the original hint
+        a_lo, a_hi = check.exp_arguments(D, rlo, rhi)
+        return [min(old[0], check.exp_lo(a_lo, h, S) >> 24), max(old[1], check.ceil_shift(check.exp_hi(a_hi, h, S), 24))]
+    tok, pos = cert["hints"]["attn_token"], cert["hints"]["attn_pos"]
+    cert["hints"]["attn_token"] = [[widened(M["EQKE"][q][t] - M["EQKE"][q][q], tok[q][t]) for t in range(v)]
+                                   for q in range(v)]
+    cert["hints"]["attn_pos"] = [[widened(M["EQKP"][q][p] - M["EQKP"][q][n - 1], pos[q][p]) for p in range(n)]
+                                 for q in range(v)]
+    out = tmp / "exploit"
+    out.mkdir()
+    (out / "certificate.json").write_text(json.dumps(cert))
+    (out / "weights.json").write_text(json.dumps(wj))
+    return out
+
+
+def test_negative_sqrt_upper_end_is_rejected_by_the_checker(tmp_path):
+    res = check.check_certificate(_negated_sqrt_exploit(tmp_path))
+    assert not res.verified and "hints.sqrt_d_head" in res.verdict
+
+
+@pytest.mark.prover
+def test_negative_sqrt_upper_end_is_rejected_by_coq(tmp_path):
+    require_coqc()
+    from mechcert.certificates.render_coq import render_coq
+
+    d = _negated_sqrt_exploit(tmp_path)
+    render_coq(json.loads((d / "certificate.json").read_text()), json.loads((d / "weights.json").read_text()), d / "coq")
+    r = subprocess.run(["make", "-s", "check"], cwd=d / "coq", capture_output=True, text=True)
+    assert r.returncode != 0
