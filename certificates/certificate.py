@@ -146,15 +146,10 @@ def build_certificate(weights: ExactWeights, task: str = "max-of-k", strategy: s
     return CertifyResult(cert, weights, timings)
 
 
-def write_certificate(result: CertifyResult, out_dir, force: bool = False, emit=None,
+def write_certificate(result: CertifyResult, out_dir, force: bool = False, emit=PROVERS,
                       lean_native: bool = False) -> Path:
-    """Write the certificate directory atomically; render the prover projects into it (emit: by
-    default Coq and Lean, Coq only for the strategies the Lean library does not mirror)."""
+    """Write the certificate directory atomically; render the prover projects into it."""
     out_dir = Path(out_dir)
-    if emit is None:
-        from .render_lean import LEAN_STRATEGIES
-
-        emit = PROVERS if result.certificate["strategy"] in LEAN_STRATEGIES else ("coq",)
     if "lean" in emit and lean_native:
         result.certificate["producer"]["lean_native"] = True  # so `mechcert verify` re-renders it alike
     with atomic_directory(out_dir, force=force) as tmp:

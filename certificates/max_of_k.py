@@ -89,18 +89,24 @@ class MaxOfKModel:
             return D * r_lo, D * r_hi, self.h, S
         return D * r_hi, D * r_lo, self.h, S
 
-    def hints(self, backend: MpmathBackend | None = None, progress=None) -> dict:
+    def hints(self, backend: MpmathBackend | None = None, progress=None, token_intervals=None) -> dict:
+        """sqrt, token and position hints. token_intervals[q][t] = (D_lo, D_hi) encloses
+        EQKE[q,t] - EQKE[q,q] (section 8.1); by default the exact difference, twice (section 4)."""
         backend = backend or MpmathBackend()
         bits = PARAMETERS["hint_bits"]
         sq = backend.sqrt_bounds(self.h, PARAMETERS["sqrt_bits"])
 
-        def hint(D):
-            a_lo, a_hi, c, s = self.exp_arguments(int(D), sq)
+        def hint(D_lo, D_hi=None):  # a_lo from D_lo, a_hi from D_hi (exp is increasing)
+            a_lo = self.exp_arguments(int(D_lo), sq)[0]
+            _, a_hi, c, s = self.exp_arguments(int(D_lo if D_hi is None else D_hi), sq)
             return list(backend.exp_hint(a_lo, a_hi, c, s, bits))
 
         tok = []
         for q in range(self.v):
-            tok.append([hint(self.EQKE[q, t] - self.EQKE[q, q]) for t in range(self.v)])
+            if token_intervals is None:
+                tok.append([hint(self.EQKE[q, t] - self.EQKE[q, q]) for t in range(self.v)])
+            else:
+                tok.append([hint(*token_intervals[q][t]) for t in range(self.v)])
             if progress:
                 progress(q + 1, self.v)
         pos = [[hint(self.EQKP[q, p] - self.EQKP[q, self.n - 1]) for p in range(self.n)] for q in range(self.v)]

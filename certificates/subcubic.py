@@ -30,6 +30,7 @@ import numpy as np
 
 from .arith import ceil_shift
 from .backend_mpmath import MpmathBackend
+from .cubic import placements
 from .max_of_k import PARAMETERS, MaxOfKModel
 
 __all__ = ["SUBCUBIC_STRATEGIES", "SubcubicResult", "subcubic_certify", "direct_tables", "rank_one_hint",
@@ -122,34 +123,11 @@ def score_intervals(model: MaxOfKModel, method: str, rank_one: dict | None) -> l
     return out
 
 
-def _exp_args(D_lo: int, D_hi: int, sq: tuple[int, int], model: MaxOfKModel) -> tuple[int, int, int, int]:
-    """(a_lo, a_hi, c, S): the exponent of every D*2^(4e0)/sqrt(h), D in [D_lo, D_hi], lies in
-    [a_lo, a_hi] / (c 2^S) (section 4, applied to each end)."""
-    a_lo = model.exp_arguments(D_lo, sq)[0]
-    _, a_hi, c, S = model.exp_arguments(D_hi, sq)
-    return a_lo, a_hi, c, S
-
-
 def subcubic_hints(model: MaxOfKModel, method: str, backend: MpmathBackend, progress=None) -> dict:
     """sqrt, token and position hints, the token hints verified against the score intervals of
     `method` (for "exact" these are the cubic hints); plus rank_one for the rank-one methods."""
-    bits = PARAMETERS["hint_bits"]
-    sq = backend.sqrt_bounds(model.h, PARAMETERS["sqrt_bits"])
     rank_one = rank_one_hint(model) if method != "exact" else None
-    D = score_intervals(model, method, rank_one)
-
-    def hint(lo, hi):
-        a_lo, a_hi, c, S = _exp_args(lo, hi, sq, model)
-        return list(backend.exp_hint(a_lo, a_hi, c, S, bits))
-
-    tok = []
-    for q in range(model.v):
-        tok.append([hint(*D[q][t]) for t in range(model.v)])
-        if progress:
-            progress(q + 1, model.v)
-    pos = [[hint(*(int(model.EQKP[q, p] - model.EQKP[q, model.n - 1]),) * 2) for p in range(model.n)]
-           for q in range(model.v)]
-    hints = {"sqrt_d_head": list(sq), "attn_token": tok, "attn_pos": pos}
+    hints = model.hints(backend, progress, token_intervals=score_intervals(model, method, rank_one))
     if rank_one is not None:
         hints["rank_one"] = rank_one
     return hints
@@ -185,15 +163,11 @@ def subcubic_witnesses(model: MaxOfKModel, hints: dict, progress=None) -> tuple[
             lcur = tok[q][k][0] if lcur is None else min(lcur, tok[q][k][0])
             Hpre.append(hcur)
             Lpre.append(lcur)
-        order = sorted(range(n - 1), key=lambda p: (int(model.EQKP[q, p]), p))
         sums = []  # sums[c] = [(SMl, SMh, SKl, SKh) for lowM, highM]
         for c in range(n):
-            nm = n - 1 - c
-            pl = []
-            for M, K in ((order[:nm], order[nm:]), (order[c:], order[:c])):
-                pl.append((sum(pos[q][p][0] for p in M), sum(pos[q][p][1] for p in M),
-                           sum(pos[q][p][0] for p in K), sum(pos[q][p][1] for p in K)))
-            sums.append(pl)
+            sums.append([(sum(pos[q][p][0] for p in M), sum(pos[q][p][1] for p in M),
+                          sum(pos[q][p][0] for p in K), sum(pos[q][p][1] for p in K))
+                         for M, K in placements(model, q, c)])
         wQl = (tok[q][q][0] * pos[q][n - 1][0]) >> hb
         wQh = ceil_shift(tok[q][q][1] * pos[q][n - 1][1], hb)
         for m in range(q, v):

@@ -71,17 +71,10 @@ def cmd_certify(args) -> int:
     out = Path(args.out)
     if out.exists() and not args.force:
         return _die(f"{out} already exists (use --force to replace it)")
-    from mechcert.certificates.render_lean import LEAN_STRATEGIES
-
-    emit = [e.strip() for e in (args.emit if args.emit is not None else
-                                ("coq,lean" if args.strategy in LEAN_STRATEGIES else "coq"))
-            .split(",") if e.strip()]
+    emit = [e.strip() for e in ("coq,lean" if args.emit is None else args.emit).split(",") if e.strip()]
     for e in emit:
         if e not in ("coq", "lean"):
             return _die(f"unknown prover {e!r} in --emit (available: coq, lean)", EXIT_USAGE)
-    if "lean" in emit and args.strategy not in LEAN_STRATEGIES:
-        return _die(f"--emit lean: the Lean library does not check {args.strategy} yet (it mirrors "
-                    f"{', '.join(LEAN_STRATEGIES)}); use --emit coq", EXIT_USAGE)
     if args.jobs < 1:
         return _die("--jobs must be at least 1", EXIT_USAGE)
     if args.backend == "fast" and args.strategy != "brute-force":
